@@ -1,0 +1,53 @@
+# ctmap — make targets. `make test` is what CI runs (as root).
+SHELL := /bin/bash
+CC ?= cc
+CFLAGS ?= -O2 -Wall -Wextra -Werror
+BUILD := build
+SHIM := $(BUILD)/libctmapbpf.so
+NODE_BIN := node_modules/.bin
+
+.PHONY: all build deps sysdeps shim ts lint test demo bench repl clean
+
+all: build
+
+build: deps shim ts
+
+deps: node_modules/.package-lock.json sysdeps
+
+# The tests compile C probes against <linux/bpf.h> and drop capabilities with capsh.
+sysdeps:
+	@if [ ! -f /usr/include/linux/bpf.h ] || ! command -v capsh >/dev/null || ! command -v $(CC) >/dev/null; then \
+		echo "installing linux-libc-dev, libcap2-bin and a C compiler"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-libc-dev libcap2-bin gcc libc6-dev; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+shim: $(SHIM)
+
+$(SHIM): shim/bpfshim.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -shared -fPIC -fvisibility=hidden -o $@ $<
+
+ts: deps
+	$(NODE_BIN)/tsc -p tsconfig.build.json
+
+lint: deps
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+	$(NODE_BIN)/eslint .
+
+# The whole suite, as root: lint, build, then tap (privileged tests mount their own private bpffs).
+test: lint build
+	@if [ "$$(id -u)" != 0 ]; then echo "make test needs root (privileged tests use real BPF maps)"; exit 1; fi
+	$(NODE_BIN)/tap
+
+demo: build
+	node dist/demo.js
+
+repl: build
+	node --experimental-repl-await dist/repl.js
+
+clean:
+	rm -rf $(BUILD) dist .tap coverage

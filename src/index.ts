@@ -1,0 +1,24 @@
+// ctmap: the public surface. Explicit named exports only (see ../shared/spec/api.md).
+export {
+  // keys, values, records and their text/JSON forms
+  TupleKey4Global, TupleKey6Global, TupleKey4, TupleKey6, CtKey4Global, CtKey6Global, NatKey4, NatKey6, TupleBase,
+  CtEntry, NatEntry4, NatEntry6, CtMapRecord, NatMapRecord, parseCtMapRecords, parseNatMapRecords, marshalRecords,
+  TUPLE_F_OUT, TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE,
+  RxClosing, TxClosing, Nat64, LBLoopback, SeenNonSyn, NodePort, ProxyRedirect, DSRInternal, FromL7LB, Reserved1,
+  FromTunnel, MaxFlags, SizeofCtEntry, SizeofCtKey4Global, SizeofCtKey6Global, SizeofNatEntry4, SizeofNatEntry6,
+  flagsString, rawCreated,
+  // byte-level building blocks
+  struct, bytes, array, pad, u8, u16, u32, i32, u64, ctEntryLayout, ipv4CtTuple, ipv6CtTuple, ipv4NatEntry, ipv6NatEntry,
+  parseIPv4, parseIPv6, parseAddr, formatIPv4, formatIPv6, formatAddr, protoName, parseProto, swap16, U8proto,
+  AddrParseError, marshalIndent, parseJSON, JsonSyntaxError,
+  type CtKey, type NatKey, type NatEntry, type Flow, type TupleFields, type TupleFieldValues, type CtEntryFields,
+  type CtEntryValues, type NatEntryFields, type NatEntryValues, type Layout, type JsonValue, type JsonObject,
+} from './structs/index.js';
+export {
+  // the kernel: one funnel, generic maps, errors
+  bpf, setBackend, BpfMap, MapType, MapFlags, UpdateFlags, BpfCmd, BpfError, Errno, isNotExist, isNotSupported,
+  MapIncompatibleError, NotSupportedError, IterationError, FD, isBpffs, mountBpffs, unmountBpffs, initialChunkSize,
+  ShimNotFoundError,
+  type MapSpec, type MapInfo, type Batch, type BatchOptions, type BatchResult, type BpfBackend, type OpenOrCreateResult,
+} from './syscall/index.js';
+export { setLogger, type Logger, type LogLevel } from './log.js';

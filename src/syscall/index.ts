@@ -1,0 +1,22 @@
+export { bpf, addressOf, check, setBackend, getBackend } from './bpf.js';
+export { loadKoffiBackend, shimCandidates, ShimNotFoundError, SHIM_NAME, type BpfBackend } from './ffi.js';
+export {
+  BpfCmd, MapType, MapFlags, UpdateFlags, BPF_OBJ_NAME_LEN, cmdName, mapTypeName,
+  mapCreateAttr, mapElemAttr, mapBatchAttr, objPinAttr, infoByFdAttr, getFdByIdAttr, bpfMapInfo,
+  type BpfCmdName, type MapTypeName, type MapTypeValue,
+} from './attr.js';
+export {
+  BpfError, Errno, errnoCode, isNotExist, isNotSupported, MapIncompatibleError, NotSupportedError,
+  type ErrnoCode, type BpfErrorInit,
+} from './errors.js';
+export { FD } from './fd.js';
+export { BPF_FS_MAGIC, isBpffs, isBpffsMountPoint, ensurePinDir, mountBpffs, unmountBpffs } from './bpffs.js';
+export { mapCreate, objPin, objGet, objGetRaw, objGetMapInfo, mapGetFdById, objName, type MapCreateParams } from './sys.js';
+export {
+  BpfMap, incompatibility, unpinPath,
+  type MapSpec, type MapInfo, type OpenOutcome, type OpenOrCreateResult,
+} from './map.js';
+export {
+  batches, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError,
+  type Batch, type BatchOptions, type BatchResult, type BatchTarget,
+} from './iterate.js';

@@ -1,0 +1,383 @@
+/**
+ * A generic BPF map: a MapSpec (plain data, as in cilium/ebpf) and a BpfMap
+ * that owns an fd. ctmap's CT and NAT maps are typed wrappers over this.
+ *
+ * Element operations copy through per-map scratch buffers whose addresses
+ * are computed once, so a lookup costs one FFI call and two small copies.
+ */
+import { unlinkSync } from 'node:fs';
+import { addressOf, bpf, check } from './bpf.js';
+import { BpfCmd, MapType, UpdateFlags, mapElemAttr, mapTypeName, type MapTypeValue } from './attr.js';
+import { BpfError, Errno, MapIncompatibleError } from './errors.js';
+import { FD } from './fd.js';
+import { ensurePinDir } from './bpffs.js';
+import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin } from './sys.js';
+import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
+import { dataView } from '../structs/layout.js';
+import { log } from '../log.js';
+
+export interface MapSpec {
+  readonly name: string;
+  readonly type: MapTypeValue;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags?: number;
+  /** For ARRAY_OF_MAPS / HASH_OF_MAPS: the template every inner map must match. */
+  readonly innerMap?: MapSpec;
+}
+
+export interface MapInfo {
+  readonly type: number;
+  readonly id: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly name: string;
+}
+
+export type OpenOutcome = 'opened' | 'created' | 'recreated';
+
+export interface OpenOrCreateResult {
+  readonly map: BpfMap;
+  readonly outcome: OpenOutcome;
+  /** Why an existing pin was replaced (outcome 'recreated'). */
+  readonly replaced?: MapIncompatibleError;
+}
+
+const decoder = new TextDecoder();
+
+function infoOf(fd: number): MapInfo {
+  const i = objGetMapInfo(fd);
+  const nul = i.name.indexOf(0);
+  return {
+    type: i.type, id: i.id, keySize: i.key_size, valueSize: i.value_size, maxEntries: i.max_entries,
+    flags: i.map_flags, name: decoder.decode(i.name.subarray(0, nul < 0 ? i.name.length : nul)),
+  };
+}
+
+/** The first property in which `info` differs from `spec`, as Cilium's compatibility check sees it. */
+export function incompatibility(path: string, spec: MapSpec, info: MapInfo): MapIncompatibleError | undefined {
+  if (info.type !== spec.type) return new MapIncompatibleError(path, 'type', mapTypeName(spec.type), mapTypeName(info.type));
+  if (info.keySize !== spec.keySize) return new MapIncompatibleError(path, 'key size', spec.keySize, info.keySize);
+  if (info.valueSize !== spec.valueSize) return new MapIncompatibleError(path, 'value size', spec.valueSize, info.valueSize);
+  if (info.maxEntries !== spec.maxEntries) return new MapIncompatibleError(path, 'max entries', spec.maxEntries, info.maxEntries);
+  const flags = spec.flags ?? 0;
+  if (info.flags !== flags) return new MapIncompatibleError(path, 'flags', `0x${flags.toString(16)}`, `0x${info.flags.toString(16)}`);
+  return undefined;
+}
+
+function checkBuf(what: string, buf: unknown, size: number, mapName: string): Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`map ${mapName}: ${what} must be a Uint8Array of ${size} bytes`);
+  if (buf.length !== size) throw new RangeError(`map ${mapName}: ${what} must be ${size} bytes, got ${buf.length}`);
+  return buf;
+}
+
+export class BpfMap {
+  readonly fd: FD;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly name: string;
+  readonly id: number;
+  #pinnedAt: string | undefined;
+
+  // Scratch for element ops: key, value, and next-key buffers with their addresses.
+  readonly #attr = new Uint8Array(mapElemAttr.end);
+  readonly #dv = dataView(this.#attr);
+  readonly #key: Uint8Array;
+  readonly #value: Uint8Array;
+  readonly #next: Uint8Array;
+  readonly #keyAddr: bigint;
+  readonly #valueAddr: bigint;
+  readonly #nextAddr: bigint;
+
+  private constructor(fd: FD, info: MapInfo, pinnedAt?: string) {
+    this.fd = fd;
+    this.type = info.type;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.flags = info.flags;
+    this.name = info.name;
+    this.id = info.id;
+    this.#pinnedAt = pinnedAt;
+    this.#key = new Uint8Array(Math.max(1, info.keySize));
+    this.#value = new Uint8Array(Math.max(1, info.valueSize));
+    this.#next = new Uint8Array(Math.max(1, info.keySize));
+    this.#keyAddr = addressOf(this.#key);
+    this.#valueAddr = addressOf(this.#value);
+    this.#nextAddr = addressOf(this.#next);
+    this.#dv.setUint32(mapElemAttr.offsetOf.map_fd, fd.value, true);
+  }
+
+  /** Wrap an fd this object now owns; closes it if reading its info fails. */
+  static fromFd(fdNum: number, pinnedAt?: string): BpfMap {
+    const fd = new FD(fdNum);
+    try {
+      return new BpfMap(fd, infoOf(fdNum), pinnedAt);
+    } catch (err) {
+      fd.close();
+      throw err;
+    }
+  }
+
+  static create(spec: MapSpec): BpfMap {
+    let innerFd: number | undefined;
+    if (spec.innerMap !== undefined) {
+      if (spec.type !== MapType.ArrayOfMaps && spec.type !== MapType.HashOfMaps) {
+        throw new TypeError(`map ${spec.name}: an inner map spec needs type ArrayOfMaps or HashOfMaps`);
+      }
+      // The template only tells the kernel what inner maps look like; it is closed right after.
+      innerFd = mapCreate({ ...createParams(spec.innerMap) });
+    } else if (spec.type === MapType.ArrayOfMaps || spec.type === MapType.HashOfMaps) {
+      throw new TypeError(`map ${spec.name}: ${mapTypeName(spec.type)} needs an innerMap spec`);
+    }
+    try {
+      const fd = mapCreate(innerFd === undefined ? createParams(spec) : { ...createParams(spec), innerMapFd: innerFd });
+      return BpfMap.fromFd(fd);
+    } finally {
+      if (innerFd !== undefined) new FD(innerFd).close();
+    }
+  }
+
+  /** Load a pinned map. With `expect`, refuse (MapIncompatibleError) a pin that differs, closing it. */
+  static openPinned(path: string, expect?: MapSpec): BpfMap {
+    const ret = objGetRaw(path);
+    if (ret < 0) {
+      throw new BpfError({ errno: -ret, command: 'BPF_OBJ_GET', subject: path });
+    }
+    const m = BpfMap.fromFd(ret, path);
+    if (expect !== undefined) {
+      const bad = incompatibility(path, expect, m.info());
+      if (bad !== undefined) {
+        m.close();
+        throw bad;
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Cilium's OpenOrCreate: reuse a compatible pin; replace an incompatible one
+   * (its contents are lost, and a warning says so); create and pin otherwise.
+   */
+  static openOrCreate(spec: MapSpec, pinPath: string): OpenOrCreateResult {
+    const ret = objGetRaw(pinPath);
+    if (ret >= 0) {
+      const m = BpfMap.fromFd(ret, pinPath);
+      const bad = incompatibility(pinPath, spec, m.info());
+      if (bad === undefined) return { map: m, outcome: 'opened' };
+      m.close();
+      log('warn', 'Unpinning map with incompatible properties', { path: pinPath, reason: bad.message });
+      unpinPath(pinPath);
+      const fresh = BpfMap.create(spec);
+      fresh.#pinOrClose(pinPath);
+      return { map: fresh, outcome: 'recreated', replaced: bad };
+    }
+    if (-ret !== Errno.ENOENT) throw new BpfError({ errno: -ret, command: 'BPF_OBJ_GET', subject: pinPath });
+    const m = BpfMap.create(spec);
+    m.#pinOrClose(pinPath);
+    return { map: m, outcome: 'created' };
+  }
+
+  static fromId(id: number): BpfMap {
+    return BpfMap.fromFd(mapGetFdById(id));
+  }
+
+  #pinOrClose(path: string): void {
+    try {
+      this.pin(path);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** The fd number; throws EBADF once closed. */
+  get fdValue(): number {
+    return this.fd.value;
+  }
+
+  get closed(): boolean {
+    return this.fd.closed;
+  }
+
+  get pinnedAt(): string | undefined {
+    return this.#pinnedAt;
+  }
+
+  info(): MapInfo {
+    return infoOf(this.fd.value);
+  }
+
+  pin(path: string): void {
+    ensurePinDir(path);
+    objPin(this.fd.value, path);
+    this.#pinnedAt = path;
+  }
+
+  /** Remove the pin (if any). Idempotent: a pin that is already gone is not an error. */
+  unpin(): void {
+    if (this.#pinnedAt === undefined) return;
+    unpinPath(this.#pinnedAt);
+    this.#pinnedAt = undefined;
+  }
+
+  close(): void {
+    this.fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #elem(cmd: number, key: bigint, value: bigint, flags: number): number {
+    const dv = this.#dv;
+    const off = mapElemAttr.offsetOf;
+    // Re-read the fd each call: a closed map must fail with EBADF, never hit a reused descriptor.
+    dv.setUint32(off.map_fd, this.fd.value, true);
+    dv.setBigUint64(off.key, key, true);
+    dv.setBigUint64(off.value, value, true);
+    dv.setUint32(off.flags, flags, true);
+    return bpf(cmd, this.#attr);
+  }
+
+  /** Look `key` up into `out` (valueSize bytes). Returns false when the key is absent. */
+  lookupInto(key: Uint8Array, out: Uint8Array): boolean {
+    this.#key.set(checkBuf('key', key, this.keySize, this.name));
+    checkBuf('value buffer', out, this.valueSize, this.name);
+    const ret = this.#elem(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#keyAddr, this.#valueAddr, 0);
+    if (ret === -Errno.ENOENT) return false;
+    check(ret, BpfCmd.BPF_MAP_LOOKUP_ELEM, this.name);
+    out.set(this.#value);
+    return true;
+  }
+
+  /** The value stored under `key`, or undefined when there is none. */
+  get(key: Uint8Array): Uint8Array | undefined {
+    const out = new Uint8Array(this.valueSize);
+    return this.lookupInto(key, out) ? out : undefined;
+  }
+
+  set(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlags.BPF_ANY): void {
+    this.#key.set(checkBuf('key', key, this.keySize, this.name));
+    this.#value.set(checkBuf('value', value, this.valueSize, this.name));
+    check(this.#elem(BpfCmd.BPF_MAP_UPDATE_ELEM, this.#keyAddr, this.#valueAddr, flags), BpfCmd.BPF_MAP_UPDATE_ELEM, this.name);
+  }
+
+  /** Delete `key`; false when it was not there. */
+  delete(key: Uint8Array): boolean {
+    this.#key.set(checkBuf('key', key, this.keySize, this.name));
+    const ret = this.#elem(BpfCmd.BPF_MAP_DELETE_ELEM, this.#keyAddr, 0n, 0);
+    if (ret === -Errno.ENOENT) return false;
+    check(ret, BpfCmd.BPF_MAP_DELETE_ELEM, this.name);
+    return true;
+  }
+
+  /** The key after `key` (or the first key for null); undefined at the end. */
+  nextKey(key: Uint8Array | null): Uint8Array | undefined {
+    if (key !== null) this.#key.set(checkBuf('key', key, this.keySize, this.name));
+    const ret = this.#elem(BpfCmd.BPF_MAP_GET_NEXT_KEY, key === null ? 0n : this.#keyAddr, this.#nextAddr, 0);
+    if (ret === -Errno.ENOENT) return undefined;
+    check(ret, BpfCmd.BPF_MAP_GET_NEXT_KEY, this.name);
+    return this.#next.slice();
+  }
+
+  /**
+   * Walk with GET_NEXT_KEY + LOOKUP, yielding a fresh key and value each time.
+   * Keys deleted between the two calls are skipped; more than max_entries
+   * steps (a map being rewritten under us makes the kernel restart) aborts.
+   */
+  *entries(): Generator<[Uint8Array, Uint8Array], void, undefined> {
+    let prev: Uint8Array | null = null;
+    let steps = 0;
+    for (;;) {
+      let key: Uint8Array | undefined;
+      try {
+        key = this.nextKey(prev);
+      } catch (err) {
+        throw new Error(`get next key: ${(err as Error).message}`, { cause: err });
+      }
+      if (key === undefined) return;
+      if (++steps > this.maxEntries) throw new Error('iteration aborted');
+      let value: Uint8Array | undefined;
+      try {
+        value = this.get(key);
+      } catch (err) {
+        throw new Error(`look up next key: ${(err as Error).message}`, { cause: err });
+      }
+      if (value !== undefined) yield [key, value];
+      prev = key;
+    }
+  }
+
+  *keys(): Generator<Uint8Array, void, undefined> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  /** Batch walk (hash/LRU/LPM maps); each Batch is a view into reused buffers. */
+  batches(opts: BatchOptions = {}): Generator<Batch, void, undefined> {
+    return batches(this, opts);
+  }
+
+  /** Number of entries, counted with the batch iterator. */
+  count(opts: BatchOptions = {}): number {
+    let n = 0;
+    for (const b of this.batches(opts)) n += b.count;
+    return n;
+  }
+
+  /** Delete `count` keys packed in `keys`; keys that vanished are skipped and counted as missing. */
+  deleteBatch(keys: Uint8Array, count = Math.floor(keys.length / this.keySize)): BatchResult {
+    return deleteBatch(this.fd.value, keys, this.keySize, count);
+  }
+
+  updateBatch(keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / this.keySize),
+    flags: number = UpdateFlags.BPF_ANY): BatchResult {
+    return updateBatch(this.fd.value, keys, this.keySize, values, this.valueSize, count, flags);
+  }
+
+  /** Map-in-map: store `inner` (by fd) at `key` of this outer map. */
+  setInner(key: Uint8Array, inner: BpfMap): void {
+    const v = new Uint8Array(4);
+    dataView(v).setUint32(0, inner.fdValue, true);
+    this.set(key, v);
+  }
+
+  /** Map-in-map: the id of the inner map at `key`, or undefined. */
+  innerId(key: Uint8Array): number | undefined {
+    const v = this.get(key);
+    return v === undefined ? undefined : dataView(v).getUint32(0, true);
+  }
+
+  toString(): string {
+    return `BpfMap(${this.name || '<anon>'} ${mapTypeName(this.type)} key=${this.keySize} value=${this.valueSize} max=${this.maxEntries}${this.closed ? ' closed' : ''})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString() + (this.#pinnedAt === undefined ? '' : ` @ ${this.#pinnedAt}`);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, type: mapTypeName(this.type), keySize: this.keySize, valueSize: this.valueSize,
+      maxEntries: this.maxEntries, flags: this.flags, id: this.id, pinnedAt: this.#pinnedAt ?? null, closed: this.closed };
+  }
+}
+
+function createParams(spec: MapSpec): Parameters<typeof mapCreate>[0] {
+  return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
+    flags: spec.flags ?? 0, name: spec.name };
+}
+
+/** Remove a pin; a missing one is fine. */
+export function unpinPath(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
