@@ -46,6 +46,11 @@ test: lint build
 demo: build
 	node dist/demo.js
 
+# Benchmarks: measured and reported, never asserted (see README).
+bench: build
+	$(NODE_BIN)/tsc -p tsconfig.bench.json
+	node --expose-gc build/js/bench/decode.js
+
 repl: build
 	node --experimental-repl-await dist/repl.js
 

@@ -21,4 +21,13 @@ export {
   ShimNotFoundError,
   type MapSpec, type MapInfo, type Batch, type BatchOptions, type BatchResult, type BpfBackend, type OpenOrCreateResult,
 } from './syscall/index.js';
+export {
+  MapNamePrefix, MapNameTCP6, MapNameTCP4, MapNameTCP6Global, MapNameTCP4Global, MapNameAny6, MapNameAny4,
+  MapNameAny6Global, MapNameAny4Global, MaxTime, CTMapEntriesGlobalTCPDefault, CTMapEntriesGlobalAnyDefault,
+  LimitTableMin, LimitTableMax,
+} from './ctmap/names.js';
+export {
+  MapNameSnat4Global, MapNameSnat6Global, MapNameSnat4AllocRetries, MapNameSnat6AllocRetries,
+  PerClusterOuterMapNameSnat4, PerClusterOuterMapNameSnat6, SnatCollisionRetries, NATMapEntriesGlobalDefault,
+} from './nat/names.js';
 export { setLogger, type Logger, type LogLevel } from './log.js';

@@ -2,7 +2,7 @@
  * `struct ct_entry`, the 56-byte value of every CT map, as Go's CtEntry.
  * The object wraps its kernel bytes; fields decode on access.
  */
-import { array, dataView, describe, isObject, struct, u16, u32, u64, u8 } from './layout.js';
+import { array, describe, getU16, getU32, getU64, isObject, setU16, setU32, setU64, struct, u16, u32, u64, u8 } from './layout.js';
 import { swap16 } from './inet.js';
 import { jsonInt, jsonU64, u64ForJSON, type JsonObject } from './json.js';
 import { copyExact } from './tuple.js';
@@ -100,17 +100,14 @@ const inspect = Symbol.for('nodejs.util.inspect.custom');
 export class CtEntry {
   static readonly size = SizeofCtEntry;
   readonly raw: Uint8Array;
-  readonly #dv: DataView;
 
   constructor(init?: CtEntryFields | Uint8Array) {
     if (init instanceof Uint8Array) {
       if (init.length !== SizeofCtEntry) throw new RangeError(`CtEntry: expected ${SizeofCtEntry} bytes, got ${init.length}`);
       this.raw = init;
-      this.#dv = dataView(init);
       return;
     }
     this.raw = new Uint8Array(SizeofCtEntry);
-    this.#dv = dataView(this.raw);
     if (init === undefined) return;
     if (!isObject(init)) throw new TypeError(`CtEntry: expected an object of fields, got ${describe(init)}`);
     const partial: Record<string, unknown> = {};
@@ -124,34 +121,34 @@ export class CtEntry {
 
   static fromBytes(b: Uint8Array): CtEntry { return new CtEntry(copyExact(b, SizeofCtEntry, 'CtEntry')); }
 
-  get union0(): [bigint, bigint] { return [this.#dv.getBigUint64(O.union0, true), this.#dv.getBigUint64(O.union0 + 8, true)]; }
-  set union0(v: [bigint, bigint]) { ctEntryLayout.fields[0]?.type.write(this.#dv, O.union0, ctEntryLayout.fields[0].type.check(v, 'union0')); }
-  get packets(): bigint { return this.#dv.getBigUint64(O.packets, true); }
-  set packets(v: bigint) { this.#dv.setBigUint64(O.packets, u64.check(v, 'packets'), true); }
-  get bytes(): bigint { return this.#dv.getBigUint64(O.bytes, true); }
-  set bytes(v: bigint) { this.#dv.setBigUint64(O.bytes, u64.check(v, 'bytes'), true); }
-  get lifetime(): number { return this.#dv.getUint32(O.lifetime, true); }
-  set lifetime(v: number) { this.#dv.setUint32(O.lifetime, u32.check(v, 'lifetime'), true); }
-  get flags(): number { return this.#dv.getUint16(O.flags, true); }
-  set flags(v: number) { this.#dv.setUint16(O.flags, u16.check(v, 'flags'), true); }
+  get union0(): [bigint, bigint] { return [getU64(this.raw, O.union0), getU64(this.raw, O.union0 + 8)]; }
+  set union0(v: [bigint, bigint]) { const [a, b] = array(u64, 2).check(v, 'union0'); setU64(this.raw, O.union0, a ?? 0n); setU64(this.raw, O.union0 + 8, b ?? 0n); }
+  get packets(): bigint { return getU64(this.raw, O.packets); }
+  set packets(v: bigint) { setU64(this.raw, O.packets, u64.check(v, 'packets')); }
+  get bytes(): bigint { return getU64(this.raw, O.bytes); }
+  set bytes(v: bigint) { setU64(this.raw, O.bytes, u64.check(v, 'bytes')); }
+  get lifetime(): number { return getU32(this.raw, O.lifetime); }
+  set lifetime(v: number) { setU32(this.raw, O.lifetime, u32.check(v, 'lifetime')); }
+  get flags(): number { return getU16(this.raw, O.flags); }
+  set flags(v: number) { setU16(this.raw, O.flags, u16.check(v, 'flags')); }
   /** rev_nat_index, raw (network order bytes read little-endian). */
-  get revNAT(): number { return this.#dv.getUint16(O.rev_nat_index, true); }
-  set revNAT(v: number) { this.#dv.setUint16(O.rev_nat_index, u16.check(v, 'revNAT'), true); }
+  get revNAT(): number { return getU16(this.raw, O.rev_nat_index); }
+  set revNAT(v: number) { setU16(this.raw, O.rev_nat_index, u16.check(v, 'revNAT')); }
   /** nat_port, raw. */
-  get natPort(): number { return this.#dv.getUint16(O.nat_port, true); }
-  set natPort(v: number) { this.#dv.setUint16(O.nat_port, u16.check(v, 'natPort'), true); }
-  get txFlagsSeen(): number { return this.#dv.getUint8(O.tx_flags_seen); }
-  set txFlagsSeen(v: number) { this.#dv.setUint8(O.tx_flags_seen, u8.check(v, 'txFlagsSeen')); }
-  get rxFlagsSeen(): number { return this.#dv.getUint8(O.rx_flags_seen); }
-  set rxFlagsSeen(v: number) { this.#dv.setUint8(O.rx_flags_seen, u8.check(v, 'rxFlagsSeen')); }
-  get sourceSecurityID(): number { return this.#dv.getUint32(O.src_sec_id, true); }
-  set sourceSecurityID(v: number) { this.#dv.setUint32(O.src_sec_id, u32.check(v, 'sourceSecurityID'), true); }
-  get lastTxReport(): number { return this.#dv.getUint32(O.last_tx_report, true); }
-  set lastTxReport(v: number) { this.#dv.setUint32(O.last_tx_report, u32.check(v, 'lastTxReport'), true); }
-  get lastRxReport(): number { return this.#dv.getUint32(O.last_rx_report, true); }
-  set lastRxReport(v: number) { this.#dv.setUint32(O.last_rx_report, u32.check(v, 'lastRxReport'), true); }
+  get natPort(): number { return getU16(this.raw, O.nat_port); }
+  set natPort(v: number) { setU16(this.raw, O.nat_port, u16.check(v, 'natPort')); }
+  get txFlagsSeen(): number { return (this.raw[O.tx_flags_seen] ?? 0); }
+  set txFlagsSeen(v: number) { this.raw[O.tx_flags_seen] = u8.check(v, 'txFlagsSeen'); }
+  get rxFlagsSeen(): number { return (this.raw[O.rx_flags_seen] ?? 0); }
+  set rxFlagsSeen(v: number) { this.raw[O.rx_flags_seen] = u8.check(v, 'rxFlagsSeen'); }
+  get sourceSecurityID(): number { return getU32(this.raw, O.src_sec_id); }
+  set sourceSecurityID(v: number) { setU32(this.raw, O.src_sec_id, u32.check(v, 'sourceSecurityID')); }
+  get lastTxReport(): number { return getU32(this.raw, O.last_tx_report); }
+  set lastTxReport(v: number) { setU32(this.raw, O.last_tx_report, u32.check(v, 'lastTxReport')); }
+  get lastRxReport(): number { return getU32(this.raw, O.last_rx_report); }
+  set lastRxReport(v: number) { setU32(this.raw, O.last_rx_report, u32.check(v, 'lastRxReport')); }
   /** Union0[1]: the backend ID of service entries. */
-  get backendID(): bigint { return this.#dv.getBigUint64(O.union0 + 8, true); }
+  get backendID(): bigint { return getU64(this.raw, O.union0 + 8); }
 
   isDsrInternalEntry(): boolean { return (this.flags & DSRInternal) !== 0; }
 

@@ -3,7 +3,7 @@
  * (56 bytes) — a 32-byte common header, then the translated address and
  * port (network order, held raw), then padding to 8-byte alignment.
  */
-import { bytes, dataView, describe, isObject, pad, struct, u16, u64 } from './layout.js';
+import { bytes, describe, getU16, getU64, isObject, pad, setU16, setU64, struct, u16, u64 } from './layout.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './inet.js';
 import { jsonBytes, jsonInt, jsonU64, u64ForJSON, type JsonObject } from './json.js';
 import { copyExact, TUPLE_F_IN } from './tuple.js';
@@ -47,7 +47,6 @@ export function rawCreated(t: bigint): string {
 
 abstract class NatEntryBase {
   readonly raw: Uint8Array;
-  readonly #dv: DataView;
   protected abstract get family(): Family;
 
   protected constructor(family: Family, init: NatEntryFields | Uint8Array | undefined, what: string) {
@@ -55,11 +54,9 @@ abstract class NatEntryBase {
     if (init instanceof Uint8Array) {
       if (init.length !== L.size) throw new RangeError(`${what}: expected ${L.size} bytes, got ${init.length}`);
       this.raw = init;
-      this.#dv = dataView(init);
       return;
     }
     this.raw = new Uint8Array(L.size);
-    this.#dv = dataView(this.raw);
     if (init === undefined) return;
     if (!isObject(init)) throw new TypeError(`${what}: expected an object of fields, got ${describe(init)}`);
     const { addr, needsCT, ...rest } = init as NatEntryFields & Record<string, unknown>;
@@ -80,19 +77,19 @@ abstract class NatEntryBase {
 
   #L(): typeof ipv4NatEntry | typeof ipv6NatEntry { return this.family === 4 ? ipv4NatEntry : ipv6NatEntry; }
 
-  get created(): bigint { return this.#dv.getBigUint64(this.#L().offsetOf.created, true); }
-  set created(v: bigint) { this.#dv.setBigUint64(this.#L().offsetOf.created, u64.check(v, 'created'), true); }
-  get needsCT(): bigint { return this.#dv.getBigUint64(this.#L().offsetOf.needs_ct, true); }
-  set needsCT(v: bigint) { this.#dv.setBigUint64(this.#L().offsetOf.needs_ct, u64.check(v, 'needsCT'), true); }
-  get pad1(): bigint { return this.#dv.getBigUint64(this.#L().offsetOf.pad1, true); }
-  get pad2(): bigint { return this.#dv.getBigUint64(this.#L().offsetOf.pad2, true); }
+  get created(): bigint { return getU64(this.raw, this.#L().offsetOf.created); }
+  set created(v: bigint) { setU64(this.raw, this.#L().offsetOf.created, u64.check(v, 'created')); }
+  get needsCT(): bigint { return getU64(this.raw, this.#L().offsetOf.needs_ct); }
+  set needsCT(v: bigint) { setU64(this.raw, this.#L().offsetOf.needs_ct, u64.check(v, 'needsCT')); }
+  get pad1(): bigint { return getU64(this.raw, this.#L().offsetOf.pad1); }
+  get pad2(): bigint { return getU64(this.raw, this.#L().offsetOf.pad2); }
   get addr(): string {
     const off = this.#L().offsetOf.addr;
     return this.family === 4 ? formatIPv4(this.raw, off) : formatIPv6(this.raw, off);
   }
   get addrBytes(): Uint8Array { const L = this.#L(); return this.raw.subarray(L.offsetOf.addr, L.offsetOf.addr + L.sizeOf.addr); }
-  get port(): number { return this.#dv.getUint16(this.#L().offsetOf.port, true); }
-  set port(v: number) { this.#dv.setUint16(this.#L().offsetOf.port, u16.check(v, 'port'), true); }
+  get port(): number { return getU16(this.raw, this.#L().offsetOf.port); }
+  set port(v: number) { setU16(this.raw, this.#L().offsetOf.port, u16.check(v, 'port')); }
 
   toBytes(): Uint8Array { return this.raw.slice(); }
 

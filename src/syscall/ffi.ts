@@ -21,8 +21,13 @@ export interface BpfBackend {
 export const SHIM_NAME = 'libctmapbpf.so';
 
 /** Where the shim is looked for, in order: $CTMAP_SHIM, then the package's build folder. */
-// src/syscall/ffi.ts and dist/syscall/ffi.js are both two levels below the package root.
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The nearest folder above this module that holds package.json (src/, dist/ and bench builds all sit below it). */
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const packageRoot = findPackageRoot();
 
 export function shimCandidates(env: NodeJS.ProcessEnv = process.env, root = packageRoot): string[] {
   const out: string[] = [];

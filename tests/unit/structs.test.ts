@@ -20,6 +20,20 @@ t.test('constants keep their Go values', async (t) => {
   t.equal(SizeofCtKey6Global, 38);
 });
 
+t.test('map names and limits, as exported from the package root', async (t) => {
+  const root = await import('../../src/index.js');
+  t.same([root.MapNameTCP4Global, root.MapNameTCP6Global, root.MapNameAny4Global, root.MapNameAny6Global],
+    ['cilium_ct4_global', 'cilium_ct6_global', 'cilium_ct_any4_global', 'cilium_ct_any6_global']);
+  t.same([root.MapNamePrefix, root.MapNameTCP4, root.MapNameTCP6, root.MapNameAny4, root.MapNameAny6],
+    ['cilium_ct', 'cilium_ct4_', 'cilium_ct6_', 'cilium_ct_any4_', 'cilium_ct_any6_']);
+  t.equal(root.MaxTime, 4294967295);
+  t.same([root.CTMapEntriesGlobalTCPDefault, root.CTMapEntriesGlobalAnyDefault, root.LimitTableMin, root.LimitTableMax],
+    [524288, 262144, 1024, 16777216]);
+  t.same([root.MapNameSnat4Global, root.MapNameSnat6Global], ['cilium_snat_v4_external', 'cilium_snat_v6_external']);
+  t.same([root.SnatCollisionRetries, root.NATMapEntriesGlobalDefault], [32, 524288]);
+  t.equal(root.TUPLE_F_SERVICE, 4);
+});
+
 t.test('Go %#0Nx formatting', async (t) => {
   t.equal(hexPad(0x10, 4), '0x0010');
   t.equal(hexPad(0, 4), '0x0000');
