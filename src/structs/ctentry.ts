@@ -7,8 +7,10 @@ import { swap16 } from './inet.js';
 import { jsonInt, jsonU64, u64ForJSON, type JsonObject } from './json.js';
 import { copyExact } from './tuple.js';
 
+const union0Type = array(u64, 2);
+
 export const ctEntryLayout = struct('ct_entry', {
-  union0: array(u64, 2),
+  union0: union0Type,
   packets: u64,
   bytes: u64,
   lifetime: u32,
@@ -122,7 +124,7 @@ export class CtEntry {
   static fromBytes(b: Uint8Array): CtEntry { return new CtEntry(copyExact(b, SizeofCtEntry, 'CtEntry')); }
 
   get union0(): [bigint, bigint] { return [getU64(this.raw, O.union0), getU64(this.raw, O.union0 + 8)]; }
-  set union0(v: [bigint, bigint]) { const [a, b] = array(u64, 2).check(v, 'union0'); setU64(this.raw, O.union0, a ?? 0n); setU64(this.raw, O.union0 + 8, b ?? 0n); }
+  set union0(v: [bigint, bigint]) { const [a, b] = union0Type.check(v, 'union0'); setU64(this.raw, O.union0, a ?? 0n); setU64(this.raw, O.union0 + 8, b ?? 0n); }
   get packets(): bigint { return getU64(this.raw, O.packets); }
   set packets(v: bigint) { setU64(this.raw, O.packets, u64.check(v, 'packets')); }
   get bytes(): bigint { return getU64(this.raw, O.bytes); }
@@ -137,9 +139,9 @@ export class CtEntry {
   /** nat_port, raw. */
   get natPort(): number { return getU16(this.raw, O.nat_port); }
   set natPort(v: number) { setU16(this.raw, O.nat_port, u16.check(v, 'natPort')); }
-  get txFlagsSeen(): number { return (this.raw[O.tx_flags_seen] ?? 0); }
+  get txFlagsSeen(): number { return this.raw[O.tx_flags_seen] ?? 0; }
   set txFlagsSeen(v: number) { this.raw[O.tx_flags_seen] = u8.check(v, 'txFlagsSeen'); }
-  get rxFlagsSeen(): number { return (this.raw[O.rx_flags_seen] ?? 0); }
+  get rxFlagsSeen(): number { return this.raw[O.rx_flags_seen] ?? 0; }
   set rxFlagsSeen(v: number) { this.raw[O.rx_flags_seen] = u8.check(v, 'rxFlagsSeen'); }
   get sourceSecurityID(): number { return getU32(this.raw, O.src_sec_id); }
   set sourceSecurityID(v: number) { setU32(this.raw, O.src_sec_id, u32.check(v, 'sourceSecurityID')); }

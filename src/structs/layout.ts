@@ -268,6 +268,12 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = (v >>> 16) & 0xff;
   b[o + 3] = (v >>> 24) & 0xff;
 }
+/** Swap the two bytes at `o` in place: a network-order u16 becomes host order and back. */
+export function swapU16At(b: Uint8Array, o: number): void {
+  const lo = b[o] ?? 0;
+  b[o] = b[o + 1] ?? 0;
+  b[o + 1] = lo;
+}
 export function setU64(b: Uint8Array, o: number, v: bigint): void {
   setU32(b, o, Number(v & 0xffffffffn));
   setU32(b, o + 4, Number(v >> 32n));

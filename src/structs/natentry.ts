@@ -3,7 +3,7 @@
  * (56 bytes) — a 32-byte common header, then the translated address and
  * port (network order, held raw), then padding to 8-byte alignment.
  */
-import { bytes, describe, getU16, getU64, isObject, pad, setU16, setU64, struct, u16, u64 } from './layout.js';
+import { bytes, describe, getU16, getU64, isObject, pad, setU16, setU64, struct, swapU16At, u16, u64 } from './layout.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './inet.js';
 import { jsonBytes, jsonInt, jsonU64, u64ForJSON, type JsonObject } from './json.js';
 import { copyExact, TUPLE_F_IN } from './tuple.js';
@@ -95,10 +95,7 @@ abstract class NatEntryBase {
 
   protected swappedPort(): Uint8Array {
     const b = this.raw.slice();
-    const o = this.#L().offsetOf.port;
-    const lo = b[o] ?? 0;
-    b[o] = b[o + 1] ?? 0;
-    b[o + 1] = lo;
+    swapU16At(b, this.#L().offsetOf.port);
     return b;
   }
 

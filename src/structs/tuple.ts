@@ -8,7 +8,7 @@
  * Ports are "raw": the two stored (network-order) bytes read little-endian,
  * exactly as Go holds them. `toHost()`/`toNetwork()` swap them.
  */
-import { bytes, struct, u16, u8, describe, isObject } from './layout.js';
+import { bytes, describe, getU16, isObject, setU16, struct, swapU16At, u16, u8 } from './layout.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, parseProto, protoName, swap16, U8proto } from './inet.js';
 import { jsonBytes, jsonInt, type JsonObject } from './json.js';
 
@@ -121,8 +121,8 @@ export abstract class TupleBase {
     }
     if (init.destAddr !== undefined) this.#setAddr(L.offsetOf.daddr, init.destAddr, `${what}.destAddr`);
     if (init.sourceAddr !== undefined) this.#setAddr(L.offsetOf.saddr, init.sourceAddr, `${what}.sourceAddr`);
-    if (init.destPort !== undefined) this.#setU16(L.offsetOf.dport, u16.check(init.destPort, `${what}.destPort`));
-    if (init.sourcePort !== undefined) this.#setU16(L.offsetOf.sport, u16.check(init.sourcePort, `${what}.sourcePort`));
+    if (init.destPort !== undefined) setU16(this.raw, L.offsetOf.dport, u16.check(init.destPort, `${what}.destPort`));
+    if (init.sourcePort !== undefined) setU16(this.raw, L.offsetOf.sport, u16.check(init.sourcePort, `${what}.sourcePort`));
     if (init.nextHeader !== undefined) this.raw[L.offsetOf.nexthdr] = u8.check(init.nextHeader, `${what}.nextHeader`);
     if (init.flags !== undefined) this.raw[L.offsetOf.flags] = u8.check(init.flags, `${what}.flags`);
   }
@@ -147,15 +147,6 @@ export abstract class TupleBase {
     this.raw.set(b, off);
   }
 
-  #u16(off: number): number {
-    return (this.raw[off] ?? 0) | ((this.raw[off + 1] ?? 0) << 8);
-  }
-
-  #setU16(off: number, v: number): void {
-    this.raw[off] = v & 0xff;
-    this.raw[off + 1] = v >> 8;
-  }
-
   #L(): TupleLayout {
     return TupleBase.layoutFor(this.family);
   }
@@ -171,10 +162,10 @@ export abstract class TupleBase {
   /** Address bytes without formatting (a view into the key). */
   get destAddrBytes(): Uint8Array { const L = this.#L(); return this.raw.subarray(L.offsetOf.daddr, L.offsetOf.daddr + L.sizeOf.daddr); }
   get sourceAddrBytes(): Uint8Array { const L = this.#L(); return this.raw.subarray(L.offsetOf.saddr, L.offsetOf.saddr + L.sizeOf.saddr); }
-  get destPort(): number { return this.#u16(this.#L().offsetOf.dport); }
-  set destPort(v: number) { this.#setU16(this.#L().offsetOf.dport, u16.check(v, 'destPort')); }
-  get sourcePort(): number { return this.#u16(this.#L().offsetOf.sport); }
-  set sourcePort(v: number) { this.#setU16(this.#L().offsetOf.sport, u16.check(v, 'sourcePort')); }
+  get destPort(): number { return getU16(this.raw, this.#L().offsetOf.dport); }
+  set destPort(v: number) { setU16(this.raw, this.#L().offsetOf.dport, u16.check(v, 'destPort')); }
+  get sourcePort(): number { return getU16(this.raw, this.#L().offsetOf.sport); }
+  set sourcePort(v: number) { setU16(this.raw, this.#L().offsetOf.sport, u16.check(v, 'sourcePort')); }
   get nextHeader(): number { return this.raw[this.#L().offsetOf.nexthdr] ?? 0; }
   set nextHeader(v: number) { this.raw[this.#L().offsetOf.nexthdr] = u8.check(v, 'nextHeader'); }
   get flags(): number { return this.raw[this.#L().offsetOf.flags] ?? 0; }
@@ -194,11 +185,8 @@ export abstract class TupleBase {
   protected swappedPorts(): Uint8Array {
     const L = this.#L();
     const b = this.raw.slice();
-    for (const off of [L.offsetOf.dport, L.offsetOf.sport]) {
-      const lo = b[off] ?? 0;
-      b[off] = b[off + 1] ?? 0;
-      b[off + 1] = lo;
-    }
+    swapU16At(b, L.offsetOf.dport);
+    swapU16At(b, L.offsetOf.sport);
     return b;
   }
 

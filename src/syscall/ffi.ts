@@ -20,7 +20,6 @@ export interface BpfBackend {
 
 export const SHIM_NAME = 'libctmapbpf.so';
 
-/** Where the shim is looked for, in order: $CTMAP_SHIM, then the package's build folder. */
 /** The nearest folder above this module that holds package.json (src/, dist/ and bench builds all sit below it). */
 function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -29,6 +28,7 @@ function findPackageRoot(): string {
 }
 const packageRoot = findPackageRoot();
 
+/** Where the shim is looked for, in order: $CTMAP_SHIM, then the package's build folder. */
 export function shimCandidates(env: NodeJS.ProcessEnv = process.env, root = packageRoot): string[] {
   const out: string[] = [];
   const fromEnv = env.CTMAP_SHIM;
