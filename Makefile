@@ -14,11 +14,12 @@ build: deps shim ts
 
 deps: node_modules/.package-lock.json sysdeps
 
-# The tests compile C probes against <linux/bpf.h> and drop capabilities with capsh.
+# The tests compile C probes against <linux/bpf.h>, drop capabilities with capsh
+# and check maps with bpftool, an independent client.
 sysdeps:
-	@if [ ! -f /usr/include/linux/bpf.h ] || ! command -v capsh >/dev/null || ! command -v $(CC) >/dev/null; then \
-		echo "installing linux-libc-dev, libcap2-bin and a C compiler"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-libc-dev libcap2-bin gcc libc6-dev; \
+	@if [ ! -f /usr/include/linux/bpf.h ] || ! command -v capsh >/dev/null || ! command -v $(CC) >/dev/null || ! command -v bpftool >/dev/null; then \
+		echo "installing linux-libc-dev, libcap2-bin, bpftool and a C compiler"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-libc-dev libcap2-bin gcc libc6-dev bpftool; \
 	fi
 
 node_modules/.package-lock.json: package.json package-lock.json

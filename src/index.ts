@@ -16,7 +16,7 @@ export {
 } from './structs/index.js';
 export {
   // the kernel: one funnel, generic maps, errors
-  bpf, setBackend, BpfMap, MapType, MapFlags, UpdateFlags, BpfCmd, BpfError, Errno, isNotExist, isNotSupported,
+  bpf, setBackend, BpfMap, MapType, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors, MapFlags, UpdateFlags, BpfCmd, BpfError, Errno, isNotExist, isNotSupported,
   MapIncompatibleError, NotSupportedError, IterationError, FD, isBpffs, mountBpffs, unmountBpffs, initialChunkSize,
   ShimNotFoundError,
   type MapSpec, type MapInfo, type Batch, type BatchOptions, type BatchResult, type BpfBackend, type OpenOrCreateResult,
@@ -25,7 +25,24 @@ export {
   MapNamePrefix, MapNameTCP6, MapNameTCP4, MapNameTCP6Global, MapNameTCP4Global, MapNameAny6, MapNameAny4,
   MapNameAny6Global, MapNameAny4Global, MaxTime, CTMapEntriesGlobalTCPDefault, CTMapEntriesGlobalAnyDefault,
   LimitTableMin, LimitTableMax,
-} from './ctmap/names.js';
+  // CT map types, sizing and cluster IDs
+  CtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeMaxEntries, ctMapTypeKeySize, setCTMapConfig, ctMapConfig,
+  resetCTMapConfig, validateCTMapSizes, ClusterIDDefaultMax, ClusterIDExtendedMax, clusterIDMax, setMaxConnectedClusters,
+  ValidateClusterID,
+  // clock sources
+  ClockSourceModeKtime, ClockSourceModeJiffies, GetCTCurTime, NewCTTimeToSecConverter, systemClock,
+  // maps, dumps, counts
+  ConntrackMap, MapLoadError, newMap, NewGlobalMap, NewGlobalMapSpec, Maps, OpenCTMap, DumpEntriesWithTimeDiff,
+  writeEntriesWithTimeDiff, WithRegistry, WithNetworkID, WithClusterID, CTMaps, newCTMaps, MapPressureMetricName,
+  // per-cluster CT maps
+  ClusterOuterMapName, ClusterOuterMapNameTestOverride, ClusterInnerMapName, PerClusterCTMapKey, PerClusterCTMapVal,
+  PerClusterCTMap, PerClusterCTMaps, NewPerClusterCTMaps, GetClusterCTMaps, CleanupPerClusterCTMaps,
+  // mocks for users' tests
+  CtMockMap, NewCtMockMap, MockMapPath, FakePerClusterCTMaps, NewFakePerClusterCTMaps,
+  type CtMapTypeValue, type CtMapTypeName, type CTMapConfig, type ClockSource, type ClockReader, type CtMap,
+  type DumpCallback, type CountOptions, type MapOption, type MapConfig, type MapPair, type CTMapsConfig,
+  type PerClusterCTMapper,
+} from './ctmap/index.js';
 export {
   MapNameSnat4Global, MapNameSnat6Global, MapNameSnat4AllocRetries, MapNameSnat6AllocRetries,
   PerClusterOuterMapNameSnat4, PerClusterOuterMapNameSnat6, SnatCollisionRetries, NATMapEntriesGlobalDefault,

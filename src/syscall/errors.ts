@@ -145,3 +145,18 @@ export class NotSupportedError extends Error {
     this.minKernel = minKernel;
   }
 }
+
+/**
+ * Go errors.Join: undefined for no errors, the error itself for one, and an
+ * AggregateError whose message is the messages one per line for several.
+ */
+export function joinErrors(errs: readonly Error[]): Error | undefined {
+  if (errs.length === 0) return undefined;
+  if (errs.length === 1) return errs[0];
+  return new AggregateError(errs, errs.map((e) => e.message).join('\n'));
+}
+
+/** Wrap `err` as Go's fmt.Errorf("<prefix>: %w", err) does, keeping it as the cause. */
+export function wrapError(prefix: string, err: unknown): Error {
+  return new Error(`${prefix}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}

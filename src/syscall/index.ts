@@ -6,11 +6,14 @@ export {
   type BpfCmdName, type MapTypeName, type MapTypeValue,
 } from './attr.js';
 export {
-  BpfError, Errno, errnoCode, isNotExist, isNotSupported, MapIncompatibleError, NotSupportedError,
+  BpfError, Errno, errnoCode, isNotExist, isNotSupported, MapIncompatibleError, NotSupportedError, joinErrors, wrapError,
   type ErrnoCode, type BpfErrorInit,
 } from './errors.js';
 export { FD } from './fd.js';
-export { BPF_FS_MAGIC, isBpffs, isBpffsMountPoint, ensurePinDir, mountBpffs, unmountBpffs } from './bpffs.js';
+export {
+  BPF_FS_MAGIC, isBpffs, isBpffsMountPoint, ensurePinDir, mountBpffs, unmountBpffs, DefaultMapRoot, TCGlobalsPath,
+  setMapRoot, mapRoot, mapPinPath,
+} from './bpffs.js';
 export { mapCreate, objPin, objGet, objGetRaw, objGetMapInfo, mapGetFdById, objName, type MapCreateParams } from './sys.js';
 export {
   BpfMap, incompatibility, unpinPath,

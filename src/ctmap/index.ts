@@ -1,0 +1,30 @@
+export * from './names.js';
+export {
+  CtMapType, isCtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeIsIPv4, ctMapTypeIsIPv6, ctMapTypeIsTCP,
+  ctMapTypeGlobalName, ctMapTypeKeySize, ctMapTypeKey, ctMapTypeValue, ctMapTypeFor, ctMapTypeMaxEntries, ctMapFlags,
+  validateCTMapSizes, setCTMapConfig, ctMapConfig, resetCTMapConfig, possibleCPUs, roundForDistributedLRU,
+  type CtMapTypeValue, type CtMapTypeName, type CTMapConfig,
+} from './types.js';
+export {
+  ClusterIDMin, ClusterIDDefaultMax, ClusterIDExtendedMax, clusterIDMax, setMaxConnectedClusters, ValidateClusterID,
+} from './clusterid.js';
+export {
+  ClockSourceModeKtime, ClockSourceModeJiffies, BPF_MONO_SCALER, GetCTCurTime, NewCTTimeToSecConverter,
+  remainingSecondsFormatter, clockSourceFromOptions, parseSchedstatJiffies, systemClock,
+  type ClockSource, type ClockReader,
+} from './clock.js';
+export { MapPressureMetricName, mapPressureLabel, mapPressureGauge } from './metrics.js';
+export {
+  ConntrackMap, MapLoadError, newMap, NewGlobalMap, NewGlobalMapSpec, Maps, OpenCTMap, DumpEntriesWithTimeDiff,
+  writeEntriesWithTimeDiff, WithRegistry, WithNetworkID, WithClusterID,
+  type CtMap, type DumpCallback, type CountOptions, type MapOption, type MapConfig, type MapPair,
+} from './ctmap.js';
+export { CTMaps, newCTMaps, type CTMapsConfig } from './cell.js';
+export {
+  ClusterOuterMapName, ClusterOuterMapNameTestOverride, ClusterInnerMapName, PerClusterCTMapKey, PerClusterCTMapVal,
+  PerClusterCTMap, PerClusterCTMaps, NewPerClusterCTMaps, GetClusterCTMaps, CleanupPerClusterCTMaps,
+  type PerClusterCTMapper,
+} from './percluster.js';
+export {
+  CtMockMap, NewCtMockMap, MockMapPath, FakePerClusterCTMaps, NewFakePerClusterCTMaps,
+} from './mock.js';
