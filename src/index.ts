@@ -16,7 +16,7 @@ export {
 } from './structs/index.js';
 export {
   // the kernel: one funnel, generic maps, errors
-  bpf, setBackend, BpfMap, MapType, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors, MapFlags, UpdateFlags, BpfCmd, BpfError, Errno, isNotExist, isNotSupported,
+  bpf, setBackend, BpfMap, MapType, DumpStats, NewDumpStats, MaxLookupError, dumpReliably, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors, MapFlags, UpdateFlags, BpfCmd, BpfError, Errno, isNotExist, isNotSupported,
   MapIncompatibleError, NotSupportedError, IterationError, FD, isBpffs, mountBpffs, unmountBpffs, initialChunkSize,
   ShimNotFoundError,
   type MapSpec, type MapInfo, type Batch, type BatchOptions, type BatchResult, type BpfBackend, type OpenOrCreateResult,
@@ -34,6 +34,7 @@ export {
   // maps, dumps, counts
   ConntrackMap, MapLoadError, newMap, NewGlobalMap, NewGlobalMapSpec, Maps, OpenCTMap, DumpEntriesWithTimeDiff,
   writeEntriesWithTimeDiff, WithRegistry, WithNetworkID, WithClusterID, CTMaps, newCTMaps, MapPressureMetricName,
+  InitMapInfo, NatGCEntriesMetricName, type GCEvent,
   // per-cluster CT maps
   ClusterOuterMapName, ClusterOuterMapNameTestOverride, ClusterInnerMapName, PerClusterCTMapKey, PerClusterCTMapVal,
   PerClusterCTMap, PerClusterCTMaps, NewPerClusterCTMaps, GetClusterCTMaps, CleanupPerClusterCTMaps,
@@ -46,5 +47,14 @@ export {
 export {
   MapNameSnat4Global, MapNameSnat6Global, MapNameSnat4AllocRetries, MapNameSnat6AllocRetries,
   PerClusterOuterMapNameSnat4, PerClusterOuterMapNameSnat6, SnatCollisionRetries, NATMapEntriesGlobalDefault,
-} from './nat/names.js';
+  // NAT maps, per-cluster NAT maps, the CT→NAT follow-up and the orphan purge
+  NatMap, NewNatMap, GlobalMaps, IPv4, IPv6, setNATMapEntriesGlobal, natMapMaxEntries, NatDumpEntriesWithTimeDiff,
+  writeNatEntriesWithTimeDiff, RetriesMap, RetriesMaps, NatClusterOuterMapName, NatClusterInnerMapName,
+  NatClusterOuterMapNameTestOverride, PerClusterNATMap, PerClusterNATMaps, NewPerClusterNATMaps, GetClusterNATMap,
+  ClusterNATMaps, CleanupPerClusterNATMaps, FakePerClusterNATMaps, DeleteMapping4, DeleteMapping6, DeleteSwappedMapping4,
+  DeleteSwappedMapping6, NatMapNext4, NatMapNext6, egressCTKeyFromEgressNatKey, dsrCTKeyFromEgressNatKey,
+  egressCTKeyFromIngressNatKeyAndVal, PurgeOrphanNATEntries, NatGCStats,
+  type IPFamily, type NatDumpCallback, type NatMapOptions, type PerClusterNATMapper, type PurgeOptions,
+  type CtCheckStrategy,
+} from './nat/index.js';
 export { setLogger, type Logger, type LogLevel } from './log.js';

@@ -5,12 +5,17 @@
 import type { Registry } from 'prom-client';
 import { ConntrackMap, newMap, WithRegistry, type MapOption } from './ctmap.js';
 import { CtMapType, ctMapTypeGlobalName, type CtMapTypeValue } from './types.js';
+import { InitMapInfo } from './mapinfo.js';
+import type { NatMap } from '../nat/natmap.js';
 
 export interface CTMapsConfig {
   readonly ipv4: boolean;
   readonly ipv6: boolean;
   /** Enables the maps' pressure gauges. */
   readonly registry?: Registry;
+  /** The global NAT maps GC follows up on (Go's cell takes them from the NAT cell and calls InitMapInfo). */
+  readonly nat4?: NatMap;
+  readonly nat6?: NatMap;
 }
 
 export class CTMaps {
@@ -20,6 +25,7 @@ export class CTMaps {
   readonly #any6: ConntrackMap | undefined;
 
   constructor(cfg: CTMapsConfig) {
+    InitMapInfo(cfg.nat4, cfg.nat6);
     const opts: MapOption[] = cfg.registry === undefined ? [] : [WithRegistry(cfg.registry)];
     const build = (t: CtMapTypeValue): ConntrackMap => newMap(ctMapTypeGlobalName(t), t, ...opts);
     if (cfg.ipv4) {

@@ -2,7 +2,7 @@ export * from './names.js';
 export {
   CtMapType, isCtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeIsIPv4, ctMapTypeIsIPv6, ctMapTypeIsTCP,
   ctMapTypeGlobalName, ctMapTypeKeySize, ctMapTypeKey, ctMapTypeValue, ctMapTypeFor, ctMapTypeMaxEntries, ctMapFlags,
-  validateCTMapSizes, setCTMapConfig, ctMapConfig, resetCTMapConfig, possibleCPUs, roundForDistributedLRU,
+  validateCTMapSizes, setCTMapConfig, ctMapConfig, resetCTMapConfig, roundForDistributedLRU,
   type CtMapTypeValue, type CtMapTypeName, type CTMapConfig,
 } from './types.js';
 export {
@@ -13,7 +13,9 @@ export {
   remainingSecondsFormatter, clockSourceFromOptions, parseSchedstatJiffies, systemClock,
   type ClockSource, type ClockReader,
 } from './clock.js';
-export { MapPressureMetricName, mapPressureLabel, mapPressureGauge } from './metrics.js';
+export { MapPressureMetricName, NatGCEntriesMetricName, mapPressureLabel, mapPressureGauge, natGCEntriesGauge } from './metrics.js';
+export { InitMapInfo, globalNatMap, natMapFor, type NatMapLease } from './mapinfo.js';
+export type { GCEvent } from './gcevent.js';
 export {
   ConntrackMap, MapLoadError, newMap, NewGlobalMap, NewGlobalMapSpec, Maps, OpenCTMap, DumpEntriesWithTimeDiff,
   writeEntriesWithTimeDiff, WithRegistry, WithNetworkID, WithClusterID,

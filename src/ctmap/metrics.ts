@@ -6,22 +6,24 @@
 import { Gauge, type Registry } from 'prom-client';
 
 export const MapPressureMetricName = 'cilium_bpf_map_pressure';
+export const NatGCEntriesMetricName = 'cilium_datapath_nat_gc_entries';
 
 /** The map_name label: the map's name without Cilium's "cilium_" prefix. */
 export function mapPressureLabel(name: string): string {
   return name.startsWith('cilium_') ? name.slice('cilium_'.length) : name;
 }
 
-const pressureGauges = new WeakMap<Registry, Gauge<'map_name'>>();
+function sharedGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Gauge) return existing;
+  return new Gauge({ name, help, labelNames, registers: [registry] });
+}
 
 export function mapPressureGauge(registry: Registry): Gauge<'map_name'> {
-  let g = pressureGauges.get(registry);
-  if (g === undefined) {
-    const existing = registry.getSingleMetric(MapPressureMetricName);
-    g = existing instanceof Gauge
-      ? existing
-      : new Gauge({ name: MapPressureMetricName, help: 'Fill percentage of map, tagged by map name', labelNames: ['map_name'], registers: [registry] });
-    pressureGauges.set(registry, g);
-  }
-  return g;
+  return sharedGauge(registry, MapPressureMetricName, 'Fill percentage of map, tagged by map name', ['map_name']);
+}
+
+/** nat_gc_entries{family, direction="ingress"|"egress", status="alive"|"deleted"}, set by the orphan purge. */
+export function natGCEntriesGauge(registry: Registry): Gauge<'family' | 'direction' | 'status'> {
+  return sharedGauge(registry, NatGCEntriesMetricName, 'The number of alive and deleted nat entries', ['family', 'direction', 'status']);
 }

@@ -6,10 +6,10 @@
  * Like Cilium, the manager's operations visit every outer map, wrap each
  * failure with the type's name and join them: no early stop, no rollback.
  */
-import { BpfMap, unpinPath, type MapSpec } from '../syscall/map.js';
+import type { MapSpec } from '../syscall/map.js';
+import { OuterMap, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
 import { MapType } from '../syscall/attr.js';
 import { joinErrors, wrapError } from '../syscall/errors.js';
-import { mapPinPath } from '../syscall/bpffs.js';
 import { getU32, setU32 } from '../structs/layout.js';
 import { SizeofCtEntry } from '../structs/ctentry.js';
 import { ConntrackMap, newMap, WithClusterID, type MapPair } from './ctmap.js';
@@ -59,47 +59,21 @@ export class PerClusterCTMapVal {
   toString(): string { return `fd=${this.fd}`; }
 }
 
-/** The inner map template and the outer map spec of one type. */
-function outerSpec(type: CtMapTypeValue): MapSpec {
+/** The template every inner map of a type must match (the kernel checks it on each slot update). */
+function innerSpec(type: CtMapTypeValue): MapSpec {
   return {
-    name: ClusterOuterMapName(type), type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: clusterIDMax() + 1,
-    flags: 0,
-    innerMap: {
-      name: '', type: MapType.LRUHash, keySize: ctMapTypeKeySize(type), valueSize: SizeofCtEntry,
-      maxEntries: ctMapTypeMaxEntries(type), flags: ctMapFlags(),
-    },
+    name: '', type: MapType.LRUHash, keySize: ctMapTypeKeySize(type), valueSize: SizeofCtEntry,
+    maxEntries: ctMapTypeMaxEntries(type), flags: ctMapFlags(),
   };
 }
 
-/** One outer ARRAY_OF_MAPS (Go PerClusterCTMap). */
-export class PerClusterCTMap {
+/** One outer ARRAY_OF_MAPS of a CT map type (Go PerClusterCTMap), max entries ClusterIDMax + 1. */
+export class PerClusterCTMap extends OuterMap {
   readonly mapType: CtMapTypeValue;
-  readonly spec: MapSpec;
-  #map: BpfMap | undefined;
 
   constructor(type: CtMapTypeValue) {
+    super(ClusterOuterMapName(type), clusterIDMax() + 1, innerSpec(type));
     this.mapType = type;
-    this.spec = outerSpec(type);
-  }
-
-  get name(): string { return this.spec.name; }
-  path(): string { return mapPinPath(this.spec.name); }
-  get isOpen(): boolean { return this.#map !== undefined && !this.#map.closed; }
-
-  openOrCreate(): void {
-    if (this.isOpen) return;
-    this.#map = BpfMap.openOrCreate(this.spec, this.path()).map;
-  }
-
-  /** The outer map, loaded from its pin when not open yet. */
-  get bpfMap(): BpfMap {
-    this.#map ??= BpfMap.openPinned(this.path(), this.spec);
-    return this.#map;
-  }
-
-  close(): void {
-    this.#map?.close();
-    this.#map = undefined;
   }
 
   /** The inner CT map object for `clusterID` (not opened). */
@@ -116,7 +90,7 @@ export class PerClusterCTMap {
       throw wrapError('create inner map', err);
     }
     try {
-      this.bpfMap.setInner(new PerClusterCTMapKey(clusterID).toBytes(), inner.bpfMap);
+      this.setInner(clusterID, inner.bpfMap);
     } catch (err) {
       throw wrapError('update outer CT map', err);
     } finally {
@@ -133,19 +107,10 @@ export class PerClusterCTMap {
       throw wrapError('delete inner map', err);
     }
     try {
-      this.bpfMap.delete(new PerClusterCTMapKey(clusterID).toBytes());
+      this.clear(clusterID);
     } catch (err) {
       throw wrapError('update outer map', err);
     }
-  }
-
-  /** The id of the inner map in outer[clusterID], or undefined when the slot is empty. */
-  innerMapId(clusterID: number): number | undefined {
-    return this.bpfMap.innerId(new PerClusterCTMapKey(clusterID).toBytes());
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `PerClusterCTMap(${this.name} ${this.isOpen ? 'open' : 'closed'}) @ ${this.path()}`;
   }
 }
 
@@ -180,16 +145,7 @@ export class PerClusterCTMaps implements PerClusterCTMapper {
   }
 
   #forEach(fn: (m: PerClusterCTMap) => void): void {
-    const errs: Error[] = [];
-    for (const m of this.outer) {
-      try {
-        fn(m);
-      } catch (err) {
-        errs.push(wrapError(ctMapTypeName(m.mapType), err));
-      }
-    }
-    const joined = joinErrors(errs);
-    if (joined !== undefined) throw joined;
+    forEachJoined(this.outer, (m) => ctMapTypeName(m.mapType), fn);
   }
 
   openOrCreate(): void { this.#forEach((m) => { m.openOrCreate(); }); }
@@ -249,20 +205,7 @@ export function GetClusterCTMaps(clusterID: number, ipv4: boolean, ipv6: boolean
  */
 export function CleanupPerClusterCTMaps(ipv4: boolean, ipv6: boolean): void {
   const errs: Error[] = [];
-  for (const t of typesFor(ipv4, ipv6)) {
-    for (let id = 1; id <= clusterIDMax(); id++) {
-      try {
-        unpinPath(mapPinPath(ClusterInnerMapName(t, id)));
-      } catch (err) {
-        errs.push(wrapError(`delete inner map for cluster ID ${id}`, err));
-      }
-    }
-    try {
-      unpinPath(mapPinPath(ClusterOuterMapName(t)));
-    } catch (err) {
-      errs.push(wrapError('delete outer map', err));
-    }
-  }
+  for (const t of typesFor(ipv4, ipv6)) unpinOuterAndInner(ClusterOuterMapName(t), clusterIDMax(), errs);
   const joined = joinErrors(errs);
   if (joined !== undefined) throw joined;
 }

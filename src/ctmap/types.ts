@@ -4,8 +4,8 @@
  * the per-cluster maps index by them, and `String()` of anything else is
  * `Unknown (n)` while the other accessors refuse it.
  */
-import { readFileSync } from 'node:fs';
 import { MapFlags } from '../syscall/attr.js';
+import { possibleCPUs } from '../syscall/cpus.js';
 import { SizeofCtKey4Global, SizeofCtKey6Global, CtKey4Global, CtKey6Global, type CtKey } from '../structs/tuple.js';
 import { CtEntry } from '../structs/ctentry.js';
 import {
@@ -132,24 +132,6 @@ export function ctMapConfig(): CTMapConfig {
 
 export function resetCTMapConfig(): void {
   config = defaultConfig;
-}
-
-let possibleCPUCache: number | undefined;
-
-/** Possible CPUs from /sys/devices/system/cpu/possible ("0-3,5"): what per-CPU LRU lists are sized by. */
-export function possibleCPUs(text?: string): number {
-  if (text === undefined && possibleCPUCache !== undefined) return possibleCPUCache;
-  const src = text ?? readFileSync('/sys/devices/system/cpu/possible', 'utf8');
-  let n = 0;
-  for (const part of src.trim().split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (m === null) throw new Error(`cannot parse possible CPUs ${JSON.stringify(src.trim())}`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    n += hi - lo + 1;
-  }
-  if (text === undefined) possibleCPUCache = n;
-  return n;
 }
 
 /** Round a size up to a multiple of the CPU count, capped at LimitTableMax rounded down. */

@@ -22,3 +22,4 @@ export {
 } from './natentry.js';
 export { CtMapRecord, NatMapRecord, parseCtMapRecords, parseNatMapRecords, marshalRecords } from './records.js';
 export { marshalIndent, parseJSON, JsonSyntaxError, type JsonValue, type JsonObject } from './json.js';
+export { KeySet, KeyList } from './keyset.js';

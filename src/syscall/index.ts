@@ -23,3 +23,6 @@ export {
   batches, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError,
   type Batch, type BatchOptions, type BatchResult, type BatchTarget,
 } from './iterate.js';
+export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';
+export { DumpStats, NewDumpStats, MaxLookupError, dumpReliably, type ReliableTarget } from './reliable.js';
+export { OuterMap, forEachJoined, unpinOuterAndInner } from './outer.js';

@@ -11,6 +11,7 @@ import { BpfCmd, MapType, UpdateFlags, mapElemAttr, mapTypeName, type MapTypeVal
 import { BpfError, Errno, MapIncompatibleError } from './errors.js';
 import { FD } from './fd.js';
 import { ensurePinDir } from './bpffs.js';
+import { valueBufferSize } from './cpus.js';
 import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin } from './sys.js';
 import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
 import { dataView } from '../structs/layout.js';
@@ -79,6 +80,8 @@ export class BpfMap {
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
+  /** What one element's value occupies in user space: valueSize, or a slot of round_up(valueSize, 8) per possible CPU. */
+  readonly valueBufferSize: number;
   readonly maxEntries: number;
   readonly flags: number;
   readonly name: string;
@@ -100,13 +103,14 @@ export class BpfMap {
     this.type = info.type;
     this.keySize = info.keySize;
     this.valueSize = info.valueSize;
+    this.valueBufferSize = valueBufferSize(info.type, info.valueSize);
     this.maxEntries = info.maxEntries;
     this.flags = info.flags;
     this.name = info.name;
     this.id = info.id;
     this.#pinnedAt = pinnedAt;
     this.#key = new Uint8Array(Math.max(1, info.keySize));
-    this.#value = new Uint8Array(Math.max(1, info.valueSize));
+    this.#value = new Uint8Array(Math.max(1, this.valueBufferSize));
     this.#next = new Uint8Array(Math.max(1, info.keySize));
     this.#keyAddr = addressOf(this.#key);
     this.#valueAddr = addressOf(this.#value);
@@ -246,10 +250,10 @@ export class BpfMap {
     return bpf(cmd, this.#attr);
   }
 
-  /** Look `key` up into `out` (valueSize bytes). Returns false when the key is absent. */
+  /** Look `key` up into `out` (valueBufferSize bytes). Returns false when the key is absent. */
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
-    checkBuf('value buffer', out, this.valueSize, this.name);
+    checkBuf('value buffer', out, this.valueBufferSize, this.name);
     const ret = this.#elem(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#keyAddr, this.#valueAddr, 0);
     if (ret === -Errno.ENOENT) return false;
     check(ret, BpfCmd.BPF_MAP_LOOKUP_ELEM, this.name);
@@ -259,13 +263,13 @@ export class BpfMap {
 
   /** The value stored under `key`, or undefined when there is none. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const out = new Uint8Array(this.valueSize);
+    const out = new Uint8Array(this.valueBufferSize);
     return this.lookupInto(key, out) ? out : undefined;
   }
 
   set(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlags.BPF_ANY): void {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
-    this.#value.set(checkBuf('value', value, this.valueSize, this.name));
+    this.#value.set(checkBuf('value', value, this.valueBufferSize, this.name));
     check(this.#elem(BpfCmd.BPF_MAP_UPDATE_ELEM, this.#keyAddr, this.#valueAddr, flags), BpfCmd.BPF_MAP_UPDATE_ELEM, this.name);
   }
 
@@ -338,7 +342,7 @@ export class BpfMap {
 
   updateBatch(keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / this.keySize),
     flags: number = UpdateFlags.BPF_ANY): BatchResult {
-    return updateBatch(this.fd.value, keys, this.keySize, values, this.valueSize, count, flags);
+    return updateBatch(this.fd.value, keys, this.keySize, values, this.valueBufferSize, count, flags);
   }
 
   /** Map-in-map: store `inner` (by fd) at `key` of this outer map. */

@@ -1,4 +1,6 @@
-/** A small seeded PRNG (mulberry32) so property and fuzz tests are reproducible. */
+/** Seeded randomness (the emulator's mulberry32) so property and fuzz tests are reproducible. */
+import { seededRandom } from '../../src/testing/emulator.js';
+
 export interface Rng {
   u32(): number;
   int(n: number): number;
@@ -6,14 +8,8 @@ export interface Rng {
 }
 
 export function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  const u32 = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return (x ^ (x >>> 14)) >>> 0;
-  };
+  const next = seededRandom(seed);
+  const u32 = (): number => Math.floor(next() * 4294967296) >>> 0;
   return {
     u32,
     int: (n) => u32() % n,

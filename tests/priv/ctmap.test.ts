@@ -270,8 +270,8 @@ t.test('per-cluster CT maps: create, idempotence, lookups, delete, cleanup (§15
     m.open();
     t.equal(m.clusterID, 1);
     const outer = mgr.outer[i];
-    t.equal(outer?.innerMapId(1), m.bpfMap.id, `outer ${outer?.name}[1] holds ${m.name}`);
-    t.equal(outer?.innerMapId(2), undefined, 'an unset slot is empty');
+    t.equal(outer?.innerId(1), m.bpfMap.id, `outer ${outer?.name}[1] holds ${m.name}`);
+    t.equal(outer?.innerId(2), undefined, 'an unset slot is empty');
     const info = bpftoolJSON('map', 'show', 'pinned', m.path()) as Record<string, unknown>;
     t.same([info.type, info.bytes_key, info.max_entries], ['lru_hash', i < 2 ? 14 : 38, i % 2 === 0 ? 8192 : 4096], `${m.name} has the CT shape`);
     m.close();
@@ -293,8 +293,8 @@ t.test('per-cluster CT maps: create, idempotence, lookups, delete, cleanup (§15
     t.notOk(existsSync(m.path()), `${m.name} unpinned`);
     t.ok(isNotExist(caught(() => { m.open(); })), 'opening a deleted cluster map says not exist');
   }
-  t.ok(mgr.outer.every((o) => o.innerMapId(1) === undefined), 'outer slots cleared');
-  t.ok(mgr.outer.every((o) => o.innerMapId(255) !== undefined), 'other clusters untouched');
+  t.ok(mgr.outer.every((o) => o.innerId(1) === undefined), 'outer slots cleared');
+  t.ok(mgr.outer.every((o) => o.innerId(255) !== undefined), 'other clusters untouched');
   mgr.close();
   CleanupPerClusterCTMaps(true, false);
   t.notOk(existsSync(join(globals, 'cilium_per_cluster_ct_tcp4')));

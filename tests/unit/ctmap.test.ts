@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import {
   CtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeKeySize, ctMapTypeMaxEntries, ctMapTypeIsIPv4, ctMapTypeIsIPv6,
   ctMapTypeIsTCP, ctMapTypeValue, ctMapTypeKey, ctMapTypeGlobalName, ctMapFlags, setCTMapConfig, resetCTMapConfig,
-  ctMapConfig, possibleCPUs, roundForDistributedLRU, validateCTMapSizes,
+  ctMapConfig, roundForDistributedLRU, validateCTMapSizes,
   ValidateClusterID, setMaxConnectedClusters, clusterIDMax,
   GetCTCurTime, NewCTTimeToSecConverter, remainingSecondsFormatter, parseSchedstatJiffies, clockSourceFromOptions,
   systemClock, type ClockReader,
@@ -16,7 +16,7 @@ import {
   NewCtMockMap, CtMockMap, MockMapPath, NewFakePerClusterCTMaps,
 } from '../../src/ctmap/index.js';
 import { CtEntry, CtKey4Global, CtKey6Global, CtMapRecord, TUPLE_F_IN, TUPLE_F_SERVICE } from '../../src/structs/index.js';
-import { MapType, MapFlags, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors } from '../../src/syscall/index.js';
+import { possibleCPUs, MapType, MapFlags, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors } from '../../src/syscall/index.js';
 import { caught } from '../helpers/priv.js';
 
 const msg = (e: unknown): string => (e instanceof Error ? e.message : `not an error: ${String(e)}`);

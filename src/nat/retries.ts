@@ -1,0 +1,111 @@
+/**
+ * The SNAT allocation-retries histograms: per-CPU arrays indexed by how
+ * many port collisions an allocation needed (0…SnatCollisionRetries, the
+ * last slot meaning "gave up"). User space reads one 8-byte slot per
+ * possible CPU for each key and sums them.
+ */
+import { BpfMap, type MapSpec } from '../syscall/map.js';
+import { MapType } from '../syscall/attr.js';
+import { mapPinPath } from '../syscall/bpffs.js';
+import { possibleCPUs } from '../syscall/cpus.js';
+import { unpinPath } from '../syscall/map.js';
+import { MapIncompatibleError } from '../syscall/errors.js';
+import { getU32, setU32 } from '../structs/layout.js';
+import { MapLoadError } from '../ctmap/ctmap.js';
+import { MapNameSnat4AllocRetries, MapNameSnat6AllocRetries, SnatCollisionRetries } from './names.js';
+import { IPv4, type IPFamily } from './natmap.js';
+
+export class RetriesMap {
+  readonly name: string;
+  readonly family: IPFamily;
+  readonly spec: MapSpec;
+  #map: BpfMap | undefined;
+
+  constructor(family: IPFamily) {
+    this.family = family;
+    this.name = family === IPv4 ? MapNameSnat4AllocRetries : MapNameSnat6AllocRetries;
+    this.spec = { name: this.name, type: MapType.PerCPUArray, keySize: 4, valueSize: 4, maxEntries: SnatCollisionRetries + 1, flags: 0 };
+  }
+
+  path(): string { return mapPinPath(this.name); }
+  get isOpen(): boolean { return this.#map !== undefined && !this.#map.closed; }
+
+  open(): void {
+    if (this.isOpen) return;
+    try {
+      this.#map = BpfMap.openPinned(this.path(), this.spec);
+    } catch (err) {
+      if (err instanceof MapIncompatibleError) throw err;
+      throw new MapLoadError(this.path(), err);
+    }
+  }
+
+  openOrCreate(): void {
+    if (this.isOpen) return;
+    this.#map = BpfMap.openOrCreate(this.spec, this.path()).map;
+  }
+
+  /** Go Create: OpenOrCreate then Close; the pin stays. */
+  create(): void {
+    this.openOrCreate();
+    this.close();
+  }
+
+  close(): void {
+    this.#map?.close();
+    this.#map = undefined;
+  }
+
+  unpin(): void { unpinPath(this.path()); }
+
+  get bpfMap(): BpfMap {
+    this.open();
+    return this.#map as BpfMap;
+  }
+
+  /** Go DumpPerCPUWithCallback: every key with its per-CPU values. */
+  dumpPerCPUWithCallback(cb: (key: number, values: number[]) => void): void {
+    const m = this.bpfMap;
+    const cpus = possibleCPUs();
+    const slot = m.valueBufferSize / cpus;
+    const k = new Uint8Array(4);
+    const v = new Uint8Array(m.valueBufferSize);
+    for (let key = 0; key < m.maxEntries; key++) {
+      setU32(k, 0, key);
+      if (!m.lookupInto(k, v)) continue;
+      const values: number[] = [];
+      for (let c = 0; c < cpus; c++) values.push(getU32(v, c * slot));
+      cb(key, values);
+    }
+  }
+
+  /** The histogram summed over CPUs: one figure per retry count. */
+  sums(): number[] {
+    const out: number[] = [];
+    this.dumpPerCPUWithCallback((key, values) => { out[key] = values.reduce((a, b) => a + b, 0); });
+    return out;
+  }
+
+  /** Go ClearAll: overwrite every key's value with zeroes on every CPU (keys of an array cannot be deleted). */
+  clearAll(): void {
+    const m = this.bpfMap;
+    const k = new Uint8Array(4);
+    const zero = new Uint8Array(m.valueBufferSize);
+    for (let key = 0; key < m.maxEntries; key++) {
+      setU32(k, 0, key);
+      m.set(k, zero);
+    }
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `RetriesMap(${this.name} ${this.isOpen ? 'open' : 'closed'}) @ ${this.path()}`;
+  }
+}
+
+/** The retries maps of the enabled families. */
+export function RetriesMaps(ipv4: boolean, ipv6: boolean): RetriesMap[] {
+  const out: RetriesMap[] = [];
+  if (ipv4) out.push(new RetriesMap('ipv4'));
+  if (ipv6) out.push(new RetriesMap('ipv6'));
+  return out;
+}
