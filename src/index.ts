@@ -35,6 +35,12 @@ export {
   ConntrackMap, MapLoadError, newMap, NewGlobalMap, NewGlobalMapSpec, Maps, OpenCTMap, DumpEntriesWithTimeDiff,
   writeEntriesWithTimeDiff, WithRegistry, WithNetworkID, WithClusterID, CTMaps, newCTMaps, MapPressureMetricName,
   InitMapInfo, NatGCEntriesMetricName, type GCEvent,
+  // garbage collection
+  GCFilter, NetAddrSet, GCStats, gcWithFilter, GC, Flush, setACT, setGCClockSource, GCRunner, NewGCRunner,
+  NewFakeGCRunner, Observable, SignalQueue, SignalProtoV4, SignalProtoV6, calculateInterval, getInterval,
+  GCIntervalStart, GCIntervalMin, GCIntervalMaxLRU, ConntrackGCRunsMetricName, ConntrackGCEntriesMetricName,
+  type NetAddr, type GCFilterInit, type EmitCTEntryCBFunc, type PurgeHook, type GCMode, type GCPassOptions,
+  type GCRunnerLike, type GCRunnerOptions, type GCConfig, type PassResult, type SchedulerDeps, type Subscription,
   // per-cluster CT maps
   ClusterOuterMapName, ClusterOuterMapNameTestOverride, ClusterInnerMapName, PerClusterCTMapKey, PerClusterCTMapVal,
   PerClusterCTMap, PerClusterCTMaps, NewPerClusterCTMaps, GetClusterCTMaps, CleanupPerClusterCTMaps,

@@ -10,7 +10,7 @@
 import type { Registry, Gauge } from 'prom-client';
 import { BpfMap, incompatibility, unpinPath, type MapSpec, type OpenOutcome } from '../syscall/map.js';
 import { MapType } from '../syscall/attr.js';
-import { BpfError } from '../syscall/errors.js';
+import { MapLoadError } from '../syscall/errors.js';
 import { mapPinPath } from '../syscall/bpffs.js';
 import type { BatchOptions, Batch } from '../syscall/iterate.js';
 import { CtKey4Global, CtKey6Global, TupleBase, type CtKey } from '../structs/tuple.js';
@@ -22,6 +22,8 @@ import {
 } from './types.js';
 import { remainingSecondsFormatter, systemClock, type ClockReader, type ClockSource } from './clock.js';
 import { mapPressureGauge, mapPressureLabel } from './metrics.js';
+import { GC, Flush, gcWithFilter, type GCFilter, type GCPassOptions, type GCStats } from './gc.js';
+import type { GCEvent } from './gcevent.js';
 
 /** Go bpf.DumpCallback for CT maps: a fresh key and value on every call. */
 export type DumpCallback = (key: CtKey, value: CtEntry) => void;
@@ -38,21 +40,6 @@ export interface CtMap {
   dumpWithCallback(cb: DumpCallback | undefined): void;
   count(opts?: CountOptions): number;
   update(key: CtKey, value: CtEntry): void;
-}
-
-/** Loading a pin failed; `errno`/`code` are the kernel's, and isNotExist() sees through it. */
-export class MapLoadError extends Error {
-  readonly path: string;
-  readonly errno: number | undefined;
-  readonly code: string | undefined;
-
-  constructor(path: string, cause: unknown) {
-    super(`loading pinned map ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'MapLoadError';
-    this.path = path;
-    this.errno = cause instanceof BpfError ? cause.errno : undefined;
-    this.code = cause instanceof BpfError ? cause.code : undefined;
-  }
 }
 
 interface MapOptionState {
@@ -95,6 +82,8 @@ function specFor(name: string, type: CtMapTypeValue): MapSpec {
     maxEntries: ctMapTypeMaxEntries(type), flags: ctMapFlags(),
   };
 }
+
+export { MapLoadError };
 
 export class ConntrackMap implements CtMap {
   readonly name: string;
@@ -258,6 +247,25 @@ export class ConntrackMap implements CtMap {
     return { count, maxEntries: this.maxEntries, pressure: this.updatePressureMetricWithSize(count) };
   }
 
+  /**
+   * Go Map.GC: one pass removing what `filter` condemns; with removeExpired
+   * the filter's time is set to "now" first. `next4`/`next6` receive the
+   * removed entries synchronously.
+   */
+  gc(filter: GCFilter, next4?: (ev: GCEvent) => void, next6?: (ev: GCEvent) => void, opts: GCPassOptions = {}): GCStats {
+    return GC(this, filter, withNext(opts, next4, next6));
+  }
+
+  /** One pass with the filter exactly as given (Go doGC): what tests call with explicit times. */
+  gcWithFilter(filter: GCFilter, opts: GCPassOptions = {}): GCStats {
+    return gcWithFilter(this, filter, opts);
+  }
+
+  /** Go Map.Flush: remove every entry whose lifetime is below 0xFFFFFFFF; returns how many. */
+  flush(next4?: (ev: GCEvent) => void, next6?: (ev: GCEvent) => void, opts: GCPassOptions = {}): number {
+    return Flush(this, withNext(opts, next4, next6));
+  }
+
   /** Go Map.String(): the map's name. */
   toString(): string {
     return this.name;
@@ -279,6 +287,11 @@ export class ConntrackMap implements CtMap {
       open: this.isOpen,
     };
   }
+}
+
+/** Pass options with the positional event sinks laid over them (only those given). */
+function withNext(opts: GCPassOptions, next4: ((ev: GCEvent) => void) | undefined, next6: ((ev: GCEvent) => void) | undefined): GCPassOptions {
+  return { ...opts, ...(next4 === undefined ? {} : { next4 }), ...(next6 === undefined ? {} : { next6 }) };
 }
 
 /** Go newMap: the CT map `name` of `type`, not opened yet. */

@@ -13,7 +13,11 @@ export {
   remainingSecondsFormatter, clockSourceFromOptions, parseSchedstatJiffies, systemClock,
   type ClockSource, type ClockReader,
 } from './clock.js';
-export { MapPressureMetricName, NatGCEntriesMetricName, mapPressureLabel, mapPressureGauge, natGCEntriesGauge } from './metrics.js';
+export {
+  MapPressureMetricName, NatGCEntriesMetricName, ConntrackGCRunsMetricName, ConntrackGCEntriesMetricName,
+  ConntrackGCDurationMetricName, ConntrackGCKeyFallbacksMetricName, ConntrackDumpResetsMetricName,
+  ConntrackGCIntervalMetricName, mapPressureLabel, mapPressureGauge, natGCEntriesGauge, gcMetrics, gcIntervalGauge,
+} from './metrics.js';
 export { InitMapInfo, globalNatMap, natMapFor, type NatMapLease } from './mapinfo.js';
 export type { GCEvent } from './gcevent.js';
 export {
@@ -30,3 +34,13 @@ export {
 export {
   CtMockMap, NewCtMockMap, MockMapPath, FakePerClusterCTMaps, NewFakePerClusterCTMaps,
 } from './mock.js';
+export {
+  GCFilter, NetAddrSet, GCStats, gcWithFilter, GC, Flush, setACT, setGCClockSource, gcClockSource,
+  type NetAddr, type GCFilterInit, type EmitCTEntryCBFunc, type PurgeHook, type GCMode, type GCPassOptions,
+} from './gc.js';
+export {
+  Observable, GCRunner, NewGCRunner, NewFakeGCRunner, SignalQueue, SignalProtoV4, SignalProtoV6, SignalProtoMax,
+  calculateInterval, getInterval, GCIntervalStart, GCIntervalMin, GCIntervalMaxLRU, realWait,
+  type Subscription, type GCRunnerLike, type GCRunnerOptions, type GCConfig, type PassResult, type SchedulerDeps,
+  type WakeReason, type WaitFn,
+} from './runner.js';

@@ -2,28 +2,80 @@
  * Prometheus metrics (Cilium pkg/metrics names) on a registry the caller
  * passes. prom-client refuses a second metric of the same name on one
  * registry, so each metric is created once per registry and shared.
+ * Without a registry nothing is recorded and nothing is allocated.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export const MapPressureMetricName = 'cilium_bpf_map_pressure';
 export const NatGCEntriesMetricName = 'cilium_datapath_nat_gc_entries';
+export const ConntrackGCRunsMetricName = 'cilium_datapath_conntrack_gc_runs_total';
+export const ConntrackGCEntriesMetricName = 'cilium_datapath_conntrack_gc_entries';
+export const ConntrackGCDurationMetricName = 'cilium_datapath_conntrack_gc_duration_seconds';
+export const ConntrackGCKeyFallbacksMetricName = 'cilium_datapath_conntrack_gc_key_fallbacks_total';
+export const ConntrackDumpResetsMetricName = 'cilium_datapath_conntrack_dump_resets_total';
+export const ConntrackGCIntervalMetricName = 'cilium_datapath_conntrack_gc_interval_seconds';
 
 /** The map_name label: the map's name without Cilium's "cilium_" prefix. */
 export function mapPressureLabel(name: string): string {
   return name.startsWith('cilium_') ? name.slice('cilium_'.length) : name;
 }
 
-function sharedGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+type Metric = Gauge | Counter | Histogram;
+
+function shared<M extends Metric>(registry: Registry, name: string, kind: abstract new (...args: never[]) => M, make: () => M): M {
   const existing = registry.getSingleMetric(name);
-  if (existing instanceof Gauge) return existing;
-  return new Gauge({ name, help, labelNames, registers: [registry] });
+  if (existing instanceof kind) return existing;
+  if (existing !== undefined) throw new Error(`metric ${name} is already registered with another type`);
+  return make();
 }
 
 export function mapPressureGauge(registry: Registry): Gauge<'map_name'> {
-  return sharedGauge(registry, MapPressureMetricName, 'Fill percentage of map, tagged by map name', ['map_name']);
+  return shared(registry, MapPressureMetricName, Gauge, () => new Gauge({
+    name: MapPressureMetricName, help: 'Fill percentage of map, tagged by map name', labelNames: ['map_name'], registers: [registry],
+  }));
 }
 
 /** nat_gc_entries{family, direction="ingress"|"egress", status="alive"|"deleted"}, set by the orphan purge. */
 export function natGCEntriesGauge(registry: Registry): Gauge<'family' | 'direction' | 'status'> {
-  return sharedGauge(registry, NatGCEntriesMetricName, 'The number of alive and deleted nat entries', ['family', 'direction', 'status']);
+  return shared(registry, NatGCEntriesMetricName, Gauge, () => new Gauge({
+    name: NatGCEntriesMetricName, help: 'The number of alive and deleted nat entries', labelNames: ['family', 'direction', 'status'], registers: [registry],
+  }));
+}
+
+type GCLabels = 'family' | 'protocol' | 'status';
+
+/** The metrics a CT GC pass records (ctmap.md §12). */
+export interface GCMetrics {
+  readonly runs: Counter<GCLabels>;
+  readonly entries: Gauge<GCLabels>;
+  readonly duration: Histogram<GCLabels>;
+  readonly keyFallbacks: Counter<'family' | 'protocol'>;
+  readonly dumpResets: Counter<'area' | 'name' | 'family'>;
+}
+
+export function gcMetrics(registry: Registry): GCMetrics {
+  const registers = [registry];
+  return {
+    runs: shared(registry, ConntrackGCRunsMetricName, Counter, () => new Counter({
+      name: ConntrackGCRunsMetricName, help: 'Number of times that the conntrack garbage collector process was run', labelNames: ['family', 'protocol', 'status'], registers,
+    })),
+    entries: shared(registry, ConntrackGCEntriesMetricName, Gauge, () => new Gauge({
+      name: ConntrackGCEntriesMetricName, help: 'The number of alive and deleted conntrack entries at the end of a garbage collector run', labelNames: ['family', 'protocol', 'status'], registers,
+    })),
+    duration: shared(registry, ConntrackGCDurationMetricName, Histogram, () => new Histogram({
+      name: ConntrackGCDurationMetricName, help: 'Duration in seconds of the garbage collector process', labelNames: ['family', 'protocol', 'status'], registers,
+    })),
+    keyFallbacks: shared(registry, ConntrackGCKeyFallbacksMetricName, Counter, () => new Counter({
+      name: ConntrackGCKeyFallbacksMetricName, help: 'Number of times a key fallback was needed when iterating over the BPF map', labelNames: ['family', 'protocol'], registers,
+    })),
+    dumpResets: shared(registry, ConntrackDumpResetsMetricName, Counter, () => new Counter({
+      name: ConntrackDumpResetsMetricName, help: 'Number of times a dump had to restart', labelNames: ['area', 'name', 'family'], registers,
+    })),
+  };
+}
+
+export function gcIntervalGauge(registry: Registry): Gauge<'global'> {
+  return shared(registry, ConntrackGCIntervalMetricName, Gauge, () => new Gauge({
+    name: ConntrackGCIntervalMetricName, help: 'Interval of conntrack garbage collector', labelNames: ['global'], registers: [registry],
+  }));
 }

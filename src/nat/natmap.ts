@@ -6,7 +6,7 @@
 import type { Registry, Gauge } from 'prom-client';
 import { BpfMap, incompatibility, unpinPath, type MapSpec, type OpenOutcome } from '../syscall/map.js';
 import { MapType } from '../syscall/attr.js';
-import { wrapError } from '../syscall/errors.js';
+import { MapLoadError, wrapError } from '../syscall/errors.js';
 import { mapPinPath } from '../syscall/bpffs.js';
 import { dumpReliably, DumpStats } from '../syscall/reliable.js';
 import type { Batch, BatchOptions } from '../syscall/iterate.js';
@@ -19,7 +19,6 @@ import { LimitTableMax } from '../ctmap/names.js';
 import { ctMapFlags } from '../ctmap/types.js';
 import { GetCTCurTime, NewCTTimeToSecConverter, systemClock, type ClockReader, type ClockSource } from '../ctmap/clock.js';
 import { mapPressureGauge, mapPressureLabel } from '../ctmap/metrics.js';
-import { MapLoadError } from '../ctmap/ctmap.js';
 import { MapNameSnat4Global, MapNameSnat6Global, NATMapEntriesGlobalDefault } from './names.js';
 
 /** Go nat.IPFamily (a bool there): its String() values. */

@@ -37,7 +37,7 @@ export type CtCheckStrategy = 'auto' | 'lookup' | 'snapshot';
 export interface PurgeOptions {
   readonly strategy?: CtCheckStrategy;
   /** Records nat_gc_entries on this registry. */
-  readonly registry?: Registry;
+  readonly registry?: Registry | undefined;
 }
 
 /** Go NatGCStats, plus what this implementation did to get there. */

@@ -9,9 +9,8 @@ import { MapType } from '../syscall/attr.js';
 import { mapPinPath } from '../syscall/bpffs.js';
 import { possibleCPUs } from '../syscall/cpus.js';
 import { unpinPath } from '../syscall/map.js';
-import { MapIncompatibleError } from '../syscall/errors.js';
+import { MapIncompatibleError, MapLoadError } from '../syscall/errors.js';
 import { getU32, setU32 } from '../structs/layout.js';
-import { MapLoadError } from '../ctmap/ctmap.js';
 import { MapNameSnat4AllocRetries, MapNameSnat6AllocRetries, SnatCollisionRetries } from './names.js';
 import { IPv4, type IPFamily } from './natmap.js';
 

@@ -112,6 +112,11 @@ export class KeyList {
   /** The packed keys (a view; valid until the next push). */
   get bytes(): Uint8Array { return this.#buf.subarray(0, this.#count * this.keySize); }
 
+  /** Forget the keys (the buffer is kept for reuse). */
+  clear(): void {
+    this.#count = 0;
+  }
+
   push(src: Uint8Array, off: number): void {
     const end = (this.#count + 1) * this.keySize;
     if (end > this.#buf.length) {

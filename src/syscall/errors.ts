@@ -160,3 +160,18 @@ export function joinErrors(errs: readonly Error[]): Error | undefined {
 export function wrapError(prefix: string, err: unknown): Error {
   return new Error(`${prefix}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
+
+/** Loading a pin failed; `errno`/`code` are the kernel's, and isNotExist() sees through it. */
+export class MapLoadError extends Error {
+  readonly path: string;
+  readonly errno: number | undefined;
+  readonly code: string | undefined;
+
+  constructor(path: string, cause: unknown) {
+    super(`loading pinned map ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'MapLoadError';
+    this.path = path;
+    this.errno = cause instanceof BpfError ? cause.errno : undefined;
+    this.code = cause instanceof BpfError ? cause.code : undefined;
+  }
+}

@@ -6,7 +6,7 @@ export {
   type BpfCmdName, type MapTypeName, type MapTypeValue,
 } from './attr.js';
 export {
-  BpfError, Errno, errnoCode, isNotExist, isNotSupported, MapIncompatibleError, NotSupportedError, joinErrors, wrapError,
+  BpfError, Errno, errnoCode, isNotExist, isNotSupported, MapIncompatibleError, NotSupportedError, joinErrors, wrapError, MapLoadError,
   type ErrnoCode, type BpfErrorInit,
 } from './errors.js';
 export { FD } from './fd.js';
@@ -20,7 +20,7 @@ export {
   type MapSpec, type MapInfo, type OpenOutcome, type OpenOrCreateResult,
 } from './map.js';
 export {
-  batches, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError,
+  batches, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError, BatchError,
   type Batch, type BatchOptions, type BatchResult, type BatchTarget,
 } from './iterate.js';
 export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';

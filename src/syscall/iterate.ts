@@ -115,6 +115,26 @@ export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Bat
   }
 }
 
+/**
+ * A batched delete/update the kernel stopped part-way: the keys before
+ * `processed` (minus the `missing` ones) were applied, the rest were not.
+ */
+export class BatchError extends Error {
+  readonly processed: number;
+  readonly missing: number;
+  readonly errno: number;
+  readonly code: string;
+
+  constructor(cause: BpfError, processed: number, missing: number) {
+    super(cause.message, { cause });
+    this.name = 'BatchError';
+    this.processed = processed;
+    this.missing = missing;
+    this.errno = cause.errno;
+    this.code = cause.code;
+  }
+}
+
 export interface BatchResult {
   /** Elements the kernel processed. */
   readonly done: number;
@@ -123,7 +143,7 @@ export interface BatchResult {
 }
 
 function runBatch(cmd: number, fdValue: number, keys: Uint8Array, keySize: number,
-  values: Uint8Array | null, valueSize: number, count: number, elemFlags: number): BatchResult {
+  values: Uint8Array | null, valueSize: number, count: number, elemFlags: number, onMissing?: (index: number) => void): BatchResult {
   if (!Number.isInteger(count) || count < 0 || count * keySize > keys.length) {
     throw new RangeError(`batch of ${count} keys does not fit a ${keys.length}-byte key buffer (key size ${keySize})`);
   }
@@ -154,18 +174,20 @@ function runBatch(cmd: number, fdValue: number, keys: Uint8Array, keySize: numbe
     // The kernel stops at the first key it cannot process and reports how many it did;
     // a key that vanished is skipped and the rest still go.
     if (errno === Errno.ENOENT) {
+      onMissing?.(pos);
       missing++;
       pos++;
       continue;
     }
-    throw new BpfError({ errno, command: cmd === BpfCmd.BPF_MAP_DELETE_BATCH ? 'BPF_MAP_DELETE_BATCH' : 'BPF_MAP_UPDATE_BATCH',
-      subject: `after ${done} of ${count} elements` });
+    throw new BatchError(new BpfError({ errno, command: cmd === BpfCmd.BPF_MAP_DELETE_BATCH ? 'BPF_MAP_DELETE_BATCH' : 'BPF_MAP_UPDATE_BATCH',
+      subject: `after ${done} of ${count} elements` }), pos, missing);
   }
   return { done, missing };
 }
 
-export function deleteBatch(fdValue: number, keys: Uint8Array, keySize: number, count: number): BatchResult {
-  return runBatch(BpfCmd.BPF_MAP_DELETE_BATCH, fdValue, keys, keySize, null, 0, count, 0);
+export function deleteBatch(fdValue: number, keys: Uint8Array, keySize: number, count: number,
+  onMissing?: (index: number) => void): BatchResult {
+  return runBatch(BpfCmd.BPF_MAP_DELETE_BATCH, fdValue, keys, keySize, null, 0, count, 0, onMissing);
 }
 
 export function updateBatch(fdValue: number, keys: Uint8Array, keySize: number, values: Uint8Array,

@@ -273,6 +273,20 @@ export class BpfMap {
     check(this.#elem(BpfCmd.BPF_MAP_UPDATE_ELEM, this.#keyAddr, this.#valueAddr, flags), BpfCmd.BPF_MAP_UPDATE_ELEM, this.name);
   }
 
+  /**
+   * Look up and delete in one syscall (hash maps: Linux 5.14+). False when
+   * the key was absent. Older kernels answer EINVAL/ENOTSUPP (isNotSupported).
+   */
+  lookupAndDelete(key: Uint8Array, out: Uint8Array): boolean {
+    this.#key.set(checkBuf('key', key, this.keySize, this.name));
+    checkBuf('value buffer', out, this.valueBufferSize, this.name);
+    const ret = this.#elem(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.#keyAddr, this.#valueAddr, 0);
+    if (ret === -Errno.ENOENT) return false;
+    check(ret, BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.name);
+    out.set(this.#value);
+    return true;
+  }
+
   /** Delete `key`; false when it was not there. */
   delete(key: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
@@ -335,9 +349,12 @@ export class BpfMap {
     return n;
   }
 
-  /** Delete `count` keys packed in `keys`; keys that vanished are skipped and counted as missing. */
-  deleteBatch(keys: Uint8Array, count = Math.floor(keys.length / this.keySize)): BatchResult {
-    return deleteBatch(this.fd.value, keys, this.keySize, count);
+  /**
+   * Delete `count` keys packed in `keys`; keys that vanished are skipped,
+   * counted as missing and reported to `onMissing` by index.
+   */
+  deleteBatch(keys: Uint8Array, count = Math.floor(keys.length / this.keySize), onMissing?: (index: number) => void): BatchResult {
+    return deleteBatch(this.fd.value, keys, this.keySize, count, onMissing);
   }
 
   updateBatch(keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / this.keySize),
