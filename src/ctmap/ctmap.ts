@@ -8,12 +8,12 @@
  * JavaScript's Map; `CtMap` is Go's interface, also implemented by the mock.
  */
 import type { Registry, Gauge } from 'prom-client';
-import { BpfMap, incompatibility, unpinPath, type MapSpec, type OpenOutcome } from '../syscall/map.js';
+import type { MapSpec } from '../syscall/map.js';
+import { PinnedMap } from '../syscall/pinned.js';
 import { MapType } from '../syscall/attr.js';
 import { MapLoadError } from '../syscall/errors.js';
-import { mapPinPath } from '../syscall/bpffs.js';
-import type { BatchOptions, Batch } from '../syscall/iterate.js';
-import { CtKey4Global, CtKey6Global, TupleBase, type CtKey } from '../structs/tuple.js';
+import type { BatchOptions } from '../syscall/iterate.js';
+import { CtKey4Global, CtKey6Global, type CtKey } from '../structs/tuple.js';
 import { CtEntry, SizeofCtEntry } from '../structs/ctentry.js';
 import { describe } from '../structs/layout.js';
 import {
@@ -85,103 +85,29 @@ function specFor(name: string, type: CtMapTypeValue): MapSpec {
 
 export { MapLoadError };
 
-export class ConntrackMap implements CtMap {
-  readonly name: string;
+export class ConntrackMap extends PinnedMap implements CtMap {
   readonly mapType: CtMapTypeValue;
   readonly clusterID: number;
   readonly networkID: number;
-  /** What this map is created with, fixed at construction like Go's newMap. */
-  readonly spec: MapSpec;
   readonly #gauge: Gauge<'map_name'> | undefined;
-  #map: BpfMap | undefined;
 
   constructor(name: string, mapType: number, ...opts: MapOption[]) {
     if (typeof name !== 'string' || name === '') throw new TypeError(`CT map name must be a non-empty string, got ${describe(name)}`);
     if (!isCtMapType(mapType)) throw new RangeError(`Unexpected map type ${ctMapTypeString(mapType)}`);
+    super(specFor(name, mapType));
     const o: MapOptionState = { registry: undefined, networkID: 0, clusterID: 0 };
     for (const opt of opts) opt(o);
-    this.name = name;
     this.mapType = mapType;
     this.clusterID = o.clusterID;
     this.networkID = o.networkID;
-    this.spec = specFor(name, mapType);
     this.#gauge = o.registry === undefined ? undefined : mapPressureGauge(o.registry);
   }
 
   get isIPv4(): boolean { return ctMapTypeIsIPv4(this.mapType); }
   get isTCP(): boolean { return ctMapTypeIsTCP(this.mapType); }
-  get keySize(): number { return this.spec.keySize; }
-  get valueSize(): number { return this.spec.valueSize; }
-
-  /** The pinned map's max entries once open (a pin may predate the configuration), else the spec's. */
-  get maxEntries(): number { return this.#map?.maxEntries ?? this.spec.maxEntries; }
-
-  get isOpen(): boolean { return this.#map !== undefined && !this.#map.closed; }
-
-  /** `<root>/tc/globals/<name>`. */
-  path(): string {
-    return mapPinPath(this.name);
-  }
-
-  /**
-   * Load the pin. Unlike Go's Open, the pin's type and key/value sizes are
-   * checked, so a map of another shape is refused instead of misread.
-   */
-  open(): void {
-    if (this.isOpen) return;
-    const path = this.path();
-    let m: BpfMap;
-    try {
-      m = BpfMap.openPinned(path);
-    } catch (err) {
-      throw new MapLoadError(path, err);
-    }
-    const info = m.info();
-    const bad = incompatibility(path, { ...this.spec, maxEntries: info.maxEntries, flags: info.flags }, info);
-    if (bad !== undefined) {
-      m.close();
-      throw bad;
-    }
-    this.#map = m;
-  }
-
-  /**
-   * Go OpenOrCreate: reuse a compatible pin, replace an incompatible one
-   * (contents lost, warning logged), or create and pin a new map.
-   */
-  openOrCreate(): OpenOutcome {
-    if (this.isOpen) return 'opened';
-    const { map, outcome } = BpfMap.openOrCreate(this.spec, this.path());
-    this.#map = map;
-    return outcome;
-  }
-
-  /** Release the fd (idempotent); the pin stays. */
-  close(): void {
-    this.#map?.close();
-    this.#map = undefined;
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /** Remove the pin; a missing pin is not an error. An open fd keeps the map alive until closed. */
-  unpin(): void {
-    unpinPath(this.path());
-  }
-
-  /** The underlying generic map, opened from the pin if needed. */
-  get bpfMap(): BpfMap {
-    this.open();
-    return this.#map as BpfMap;
-  }
 
   #keyBytes(key: unknown): Uint8Array {
-    if (!(key instanceof TupleBase) || key.raw.length !== this.keySize) {
-      throw new TypeError(`${this.name}: key must be a ${this.isIPv4 ? 'CtKey4Global' : 'CtKey6Global'} (${this.keySize} bytes), got ${describe(key)}`);
-    }
-    return key.raw;
+    return this.keyBytes(key, this.isIPv4 ? 'CtKey4Global' : 'CtKey6Global');
   }
 
   update(key: CtKey, value: CtEntry): void {
@@ -221,16 +147,6 @@ export class ConntrackMap implements CtMap {
     return DumpEntriesWithTimeDiff(this, clockSource, clock);
   }
 
-  /** Batch walk: views into reused buffers, decode what you need and copy what you keep. */
-  batches(opts: BatchOptions = {}): Generator<Batch, void, undefined> {
-    return this.bpfMap.batches(opts);
-  }
-
-  /** Go Count: the number of entries, walked with the batch iterator. */
-  count(opts: CountOptions = {}): number {
-    return this.bpfMap.count(opts);
-  }
-
   /**
    * Go UpdatePressureMetricWithSize: count / max_entries, also set on the
    * pressure gauge when the map was built WithRegistry.
@@ -264,11 +180,6 @@ export class ConntrackMap implements CtMap {
   /** Go Map.Flush: remove every entry whose lifetime is below 0xFFFFFFFF; returns how many. */
   flush(next4?: (ev: GCEvent) => void, next6?: (ev: GCEvent) => void, opts: GCPassOptions = {}): number {
     return Flush(this, withNext(opts, next4, next6));
-  }
-
-  /** Go Map.String(): the map's name. */
-  toString(): string {
-    return this.name;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

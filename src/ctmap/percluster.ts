@@ -9,7 +9,7 @@
 import type { MapSpec } from '../syscall/map.js';
 import { OuterMap, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
 import { MapType } from '../syscall/attr.js';
-import { joinErrors, wrapError } from '../syscall/errors.js';
+import { joinErrors } from '../syscall/errors.js';
 import { getU32, setU32 } from '../structs/layout.js';
 import { SizeofCtEntry } from '../structs/ctentry.js';
 import { ConntrackMap, newMap, WithClusterID, type MapPair } from './ctmap.js';
@@ -83,34 +83,12 @@ export class PerClusterCTMap extends OuterMap {
 
   /** Create (or reuse) and pin the inner map, then point outer[clusterID] at it. */
   createClusterCTMap(clusterID: number): void {
-    const inner = this.innerMap(clusterID);
-    try {
-      inner.openOrCreate();
-    } catch (err) {
-      throw wrapError('create inner map', err);
-    }
-    try {
-      this.setInner(clusterID, inner.bpfMap);
-    } catch (err) {
-      throw wrapError('update outer CT map', err);
-    } finally {
-      // The pin keeps the inner map alive; the outer slot holds its own reference.
-      inner.close();
-    }
+    this.attach(clusterID, this.innerMap(clusterID), 'update outer CT map');
   }
 
   /** Unpin the inner map and clear outer[clusterID]; both tolerate absence. */
   deleteClusterCTMap(clusterID: number): void {
-    try {
-      this.innerMap(clusterID).unpin();
-    } catch (err) {
-      throw wrapError('delete inner map', err);
-    }
-    try {
-      this.clear(clusterID);
-    } catch (err) {
-      throw wrapError('update outer map', err);
-    }
+    this.detach(clusterID, this.innerMap(clusterID));
   }
 }
 

@@ -4,14 +4,12 @@
  * (56), pinned at `<root>/tc/globals/cilium_snat_v{4,6}_external`.
  */
 import type { Registry, Gauge } from 'prom-client';
-import { BpfMap, incompatibility, unpinPath, type MapSpec, type OpenOutcome } from '../syscall/map.js';
+import { PinnedMap } from '../syscall/pinned.js';
 import { MapType } from '../syscall/attr.js';
-import { MapLoadError, wrapError } from '../syscall/errors.js';
-import { mapPinPath } from '../syscall/bpffs.js';
+import { wrapError } from '../syscall/errors.js';
 import { dumpReliably, DumpStats } from '../syscall/reliable.js';
-import type { Batch, BatchOptions } from '../syscall/iterate.js';
 import {
-  NatKey4, NatKey6, TupleBase, TupleKey4Global, TupleKey6Global, SizeofTupleKey4, SizeofTupleKey6, type NatKey,
+  NatKey4, NatKey6, TupleKey4Global, TupleKey6Global, SizeofTupleKey4, SizeofTupleKey6, type NatKey,
 } from '../structs/tuple.js';
 import { NatEntry4, NatEntry6, SizeofNatEntry4, SizeofNatEntry6, rawCreated, type NatEntry } from '../structs/natentry.js';
 import { describe } from '../structs/layout.js';
@@ -58,96 +56,29 @@ export interface NatMapOptions {
   readonly clusterID?: number;
 }
 
-export class NatMap {
-  readonly name: string;
+export class NatMap extends PinnedMap {
   readonly family: IPFamily;
   readonly clusterID: number;
-  readonly spec: MapSpec;
   readonly #gauge: Gauge<'map_name'> | undefined;
-  #map: BpfMap | undefined;
 
   constructor(name: string, family: IPFamily, entries: number, opts: NatMapOptions = {}) {
     if (typeof name !== 'string' || name === '') throw new TypeError(`NAT map name must be a non-empty string, got ${describe(name)}`);
     if (family !== IPv4 && family !== IPv6) throw new TypeError(`NAT map family must be "ipv4" or "ipv6", got ${describe(family)}`);
     if (!Number.isInteger(entries) || entries < 1) throw new RangeError(`NAT map max entries must be a positive integer, got ${String(entries)}`);
-    this.name = name;
-    this.family = family;
-    this.clusterID = opts.clusterID ?? 0;
     const v4 = family === IPv4;
-    this.spec = {
+    super({
       name, type: MapType.LRUHash, keySize: v4 ? SizeofTupleKey4 : SizeofTupleKey6,
       valueSize: v4 ? SizeofNatEntry4 : SizeofNatEntry6, maxEntries: entries, flags: ctMapFlags(),
-    };
+    });
+    this.family = family;
+    this.clusterID = opts.clusterID ?? 0;
     this.#gauge = opts.registry === undefined ? undefined : mapPressureGauge(opts.registry);
   }
 
   get isIPv4(): boolean { return this.family === IPv4; }
-  get keySize(): number { return this.spec.keySize; }
-  get valueSize(): number { return this.spec.valueSize; }
-  get maxEntries(): number { return this.#map?.maxEntries ?? this.spec.maxEntries; }
-  get isOpen(): boolean { return this.#map !== undefined && !this.#map.closed; }
-
-  path(): string {
-    return mapPinPath(this.name);
-  }
-
-  /** Load the pin, refusing one whose type or key/value sizes are not a NAT map's. */
-  open(): void {
-    if (this.isOpen) return;
-    const path = this.path();
-    let m: BpfMap;
-    try {
-      m = BpfMap.openPinned(path);
-    } catch (err) {
-      throw new MapLoadError(path, err);
-    }
-    const info = m.info();
-    const bad = incompatibility(path, { ...this.spec, maxEntries: info.maxEntries, flags: info.flags }, info);
-    if (bad !== undefined) {
-      m.close();
-      throw bad;
-    }
-    this.#map = m;
-  }
-
-  openOrCreate(): OpenOutcome {
-    if (this.isOpen) return 'opened';
-    const { map, outcome } = BpfMap.openOrCreate(this.spec, this.path());
-    this.#map = map;
-    return outcome;
-  }
-
-  /** Go Create: OpenOrCreate, then Close (the pin stays). */
-  create(): OpenOutcome {
-    const outcome = this.openOrCreate();
-    this.close();
-    return outcome;
-  }
-
-  close(): void {
-    this.#map?.close();
-    this.#map = undefined;
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /** Idempotent. */
-  unpin(): void {
-    unpinPath(this.path());
-  }
-
-  get bpfMap(): BpfMap {
-    this.open();
-    return this.#map as BpfMap;
-  }
 
   #keyBytes(key: unknown): Uint8Array {
-    if (!(key instanceof TupleBase) || key.raw.length !== this.keySize) {
-      throw new TypeError(`${this.name}: key must be a ${this.isIPv4 ? 'NatKey4' : 'NatKey6'} (${this.keySize} bytes), got ${describe(key)}`);
-    }
-    return key.raw;
+    return this.keyBytes(key, this.isIPv4 ? 'NatKey4' : 'NatKey6');
   }
 
   keyFromBytes(b: Uint8Array): NatKey {
@@ -236,14 +167,6 @@ export class NatMap {
     return n;
   }
 
-  batches(opts: BatchOptions = {}): Generator<Batch, void, undefined> {
-    return this.bpfMap.batches(opts);
-  }
-
-  count(opts: BatchOptions = {}): number {
-    return this.bpfMap.count(opts);
-  }
-
   updatePressureMetricWithSize(size: number): number {
     const pressure = size / this.maxEntries;
     this.#gauge?.set({ map_name: mapPressureLabel(this.name) }, pressure);
@@ -279,10 +202,6 @@ export class NatMap {
   /** Go's generic ClearAll refuses maps with a value cache or events buffer, which NAT maps have. */
   clearAll(): never {
     throw new Error('clear map: events buffer and value cache are not supported');
-  }
-
-  toString(): string {
-    return this.name;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

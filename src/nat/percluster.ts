@@ -5,7 +5,7 @@
  */
 import { MapType } from '../syscall/attr.js';
 import type { MapSpec } from '../syscall/map.js';
-import { joinErrors, wrapError } from '../syscall/errors.js';
+import { joinErrors } from '../syscall/errors.js';
 import { OuterMap, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
 import { SizeofTupleKey4, SizeofTupleKey6 } from '../structs/tuple.js';
 import { SizeofNatEntry4, SizeofNatEntry6 } from '../structs/natentry.js';
@@ -61,32 +61,11 @@ export class PerClusterNATMap extends OuterMap {
   }
 
   createClusterNATMap(clusterID: number): void {
-    const inner = this.innerMap(clusterID);
-    try {
-      inner.openOrCreate();
-    } catch (err) {
-      throw wrapError('create inner map', err);
-    }
-    try {
-      this.setInner(clusterID, inner.bpfMap);
-    } catch (err) {
-      throw wrapError('update outer map', err);
-    } finally {
-      inner.close();
-    }
+    this.attach(clusterID, this.innerMap(clusterID), 'update outer map');
   }
 
   deleteClusterNATMap(clusterID: number): void {
-    try {
-      this.innerMap(clusterID).unpin();
-    } catch (err) {
-      throw wrapError('delete inner map', err);
-    }
-    try {
-      this.clear(clusterID);
-    } catch (err) {
-      throw wrapError('update outer map', err);
-    }
+    this.detach(clusterID, this.innerMap(clusterID));
   }
 }
 

@@ -4,62 +4,22 @@
  * last slot meaning "gave up"). User space reads one 8-byte slot per
  * possible CPU for each key and sums them.
  */
-import { BpfMap, type MapSpec } from '../syscall/map.js';
 import { MapType } from '../syscall/attr.js';
-import { mapPinPath } from '../syscall/bpffs.js';
 import { possibleCPUs } from '../syscall/cpus.js';
-import { unpinPath } from '../syscall/map.js';
-import { MapIncompatibleError, MapLoadError } from '../syscall/errors.js';
+import { PinnedMap } from '../syscall/pinned.js';
 import { getU32, setU32 } from '../structs/layout.js';
 import { MapNameSnat4AllocRetries, MapNameSnat6AllocRetries, SnatCollisionRetries } from './names.js';
 import { IPv4, type IPFamily } from './natmap.js';
 
-export class RetriesMap {
-  readonly name: string;
+export class RetriesMap extends PinnedMap {
   readonly family: IPFamily;
-  readonly spec: MapSpec;
-  #map: BpfMap | undefined;
 
   constructor(family: IPFamily) {
+    super({
+      name: family === IPv4 ? MapNameSnat4AllocRetries : MapNameSnat6AllocRetries, type: MapType.PerCPUArray,
+      keySize: 4, valueSize: 4, maxEntries: SnatCollisionRetries + 1, flags: 0,
+    });
     this.family = family;
-    this.name = family === IPv4 ? MapNameSnat4AllocRetries : MapNameSnat6AllocRetries;
-    this.spec = { name: this.name, type: MapType.PerCPUArray, keySize: 4, valueSize: 4, maxEntries: SnatCollisionRetries + 1, flags: 0 };
-  }
-
-  path(): string { return mapPinPath(this.name); }
-  get isOpen(): boolean { return this.#map !== undefined && !this.#map.closed; }
-
-  open(): void {
-    if (this.isOpen) return;
-    try {
-      this.#map = BpfMap.openPinned(this.path(), this.spec);
-    } catch (err) {
-      if (err instanceof MapIncompatibleError) throw err;
-      throw new MapLoadError(this.path(), err);
-    }
-  }
-
-  openOrCreate(): void {
-    if (this.isOpen) return;
-    this.#map = BpfMap.openOrCreate(this.spec, this.path()).map;
-  }
-
-  /** Go Create: OpenOrCreate then Close; the pin stays. */
-  create(): void {
-    this.openOrCreate();
-    this.close();
-  }
-
-  close(): void {
-    this.#map?.close();
-    this.#map = undefined;
-  }
-
-  unpin(): void { unpinPath(this.path()); }
-
-  get bpfMap(): BpfMap {
-    this.open();
-    return this.#map as BpfMap;
   }
 
   /** Go DumpPerCPUWithCallback: every key with its per-CPU values. */

@@ -26,3 +26,4 @@ export {
 export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';
 export { DumpStats, NewDumpStats, MaxLookupError, dumpReliably, type ReliableTarget } from './reliable.js';
 export { OuterMap, forEachJoined, unpinOuterAndInner } from './outer.js';
+export { PinnedMap } from './pinned.js';

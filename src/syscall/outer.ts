@@ -4,6 +4,7 @@
  * inner map's id, as the kernel reports it to user space.
  */
 import { BpfMap, unpinPath, type MapSpec } from './map.js';
+import type { PinnedMap } from './pinned.js';
 import { MapType } from './attr.js';
 import { mapPinPath } from './bpffs.js';
 import { joinErrors, wrapError } from './errors.js';
@@ -51,6 +52,40 @@ export class OuterMap {
   /** Clear outer[index]; an empty slot is fine. */
   clear(index: number): void {
     this.bpfMap.delete(indexKey(index));
+  }
+
+  /**
+   * Create (or reuse) and pin `inner`, point outer[index] at it, and close
+   * the inner fd (its pin and the outer slot keep it alive). Failures say
+   * which step: `create inner map: …` or `<updateLabel>: …`.
+   */
+  attach(index: number, inner: PinnedMap, updateLabel: string): void {
+    try {
+      inner.openOrCreate();
+    } catch (err) {
+      throw wrapError('create inner map', err);
+    }
+    try {
+      this.setInner(index, inner.bpfMap);
+    } catch (err) {
+      throw wrapError(updateLabel, err);
+    } finally {
+      inner.close();
+    }
+  }
+
+  /** Unpin `inner` and clear outer[index]; both tolerate absence. */
+  detach(index: number, inner: PinnedMap): void {
+    try {
+      inner.unpin();
+    } catch (err) {
+      throw wrapError('delete inner map', err);
+    }
+    try {
+      this.clear(index);
+    } catch (err) {
+      throw wrapError('update outer map', err);
+    }
   }
 
   /** The id of the map in outer[index], or undefined when empty. */
