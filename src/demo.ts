@@ -1,53 +1,74 @@
 /**
- * `make demo`: a real round trip through the kernel in a private bpffs.
- * Creates a map shaped like Cilium's cilium_ct4_global (LRU hash, 14-byte
- * key, 56-byte value), writes the entries the datapath would write for a
- * few flows, reads them back, pins it, reopens the pin, and prints the
- * entries in `cilium-dbg bpf ct list` form. Needs root.
+ * `make demo`: the main job on a fresh machine, as root. Mounts a private
+ * bpffs, creates Cilium's CT and NAT maps in it, lets the datapath emulator
+ * populate a node (TCP/UDP/ICMP flows with their SNAT pairs, service and DSR
+ * entries, some expired, some whose CT entry was evicted behind the NAT
+ * map's back), then drives the `ctmap` CLI over it: list, count, a GC pass,
+ * the orphan purge, and the counts after. Unmounts at the end.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  BpfMap, CtEntry, CtKey4Global, MapType, SeenNonSyn, mountBpffs, unmountBpffs, SizeofCtEntry, SizeofCtKey4Global,
-} from './index.js';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mountBpffs, unmountBpffs, setMapRoot } from './index.js';
+import { populateDemoNode } from './testing/node.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli', 'main.js');
+const say = (s = ''): void => { process.stdout.write(`${s}\n`); };
+
+function ctmap(root: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [cli, '--bpffs', root, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+}
+
+function show(root: string, args: string[], maxLines = Infinity): void {
+  say(`$ ctmap ${args.join(' ')}`);
+  const lines = ctmap(root, ...args).split('\n').filter((l) => l !== '');
+  for (const l of lines.slice(0, maxLines)) say(`  ${l}`);
+  if (lines.length > maxLines) say(`  … (${lines.length - maxLines} more lines)`);
+}
 
 function main(): void {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('make demo needs root: it mounts a private bpffs and creates BPF maps\n');
+    process.exitCode = 1;
+    return;
+  }
   const root = mkdtempSync(join(tmpdir(), 'ctmap-demo-'));
   mountBpffs(root);
-  const say = (s: string): void => { process.stdout.write(`${s}\n`); };
+  setMapRoot(root);
   try {
-    say(`mounted a private bpffs at ${root}`);
-    const spec = { name: 'cilium_ct4_global', type: MapType.LRUHash, keySize: SizeofCtKey4Global, valueSize: SizeofCtEntry, maxEntries: 524288 } as const;
-    const pin = join(root, 'tc', 'globals', spec.name);
-    const created = BpfMap.openOrCreate(spec, pin);
-    const m = created.map;
-    say(`${created.outcome} ${String(m)} (kernel name "${m.name}", id ${m.id}) pinned at ${pin}`);
-    const now = Math.floor(Number(process.hrtime.bigint() / 1_000_000_000n));
-    const flows = [
-      { src: '10.0.1.5:40312', dst: '10.0.2.9:80', proto: 'TCP', dir: 'OUT' },
-      { src: '192.168.7.1:51000', dst: '10.0.1.5:443', proto: 'TCP', dir: 'IN' },
-      { src: '10.0.1.5:33000', dst: '10.96.0.10:53', proto: 'UDP', dir: 'SVC' },
-    ] as const;
-    for (const [i, f] of flows.entries()) {
-      const key = CtKey4Global.fromFlow(f);
-      const entry = new CtEntry({ lifetime: now + 21600, flags: SeenNonSyn, packets: BigInt(10 + i), bytes: BigInt(1500 * (i + 1)), txFlagsSeen: 0x1b, lastTxReport: now });
-      m.set(key.toBytes(), entry.toBytes());
-      say(`wrote   ${Buffer.from(key.toBytes()).toString('hex')} (${f.proto} ${f.dir} ${f.src} -> ${f.dst})`);
-    }
-    const back = m.get(CtKey4Global.fromFlow(flows[0]).toBytes());
-    say(`read back the first entry: lifetime=${back === undefined ? 'missing!' : CtEntry.fromBytes(back).lifetime}`);
-    m.close();
-    using again = BpfMap.openPinned(pin, spec);
-    say(`reopened the pin: ${again.count()} entries, listed as cilium-dbg bpf ct list global prints them:`);
-    for (const [k, v] of again.entries()) {
-      const key = CtKey4Global.fromBytes(k).toHost();
-      say(`  ${key.dump(true) ?? ''}${CtEntry.fromBytes(v).toString().trimEnd()}`);
-    }
+    say(`1. A private bpffs at ${root}; Cilium's maps pin under ${root}/tc/globals/.`);
+    const started = Date.now();
+    const node = populateDemoNode();
+    const { now, evicted } = node;
+    node.close();
+    // On a machine that booted moments ago the emulator runs a later CT clock; GC is then told the time.
+    const at = node.realClock ? [] : ['--time', String(now)];
+    say(`2. The datapath emulator wrote ${node.connections} connections in ${Date.now() - started} ms (CT clock ${now} s${node.realClock ? '' : ', ahead of this young machine\'s'}): TCP, UDP/DNS and ICMP`);
+    say(`   flows masqueraded to the node with their SNAT/RevSNAT pairs, service and ingress entries, DSR backends, IPv6;`);
+    say(`   some closed long ago (expired), and ${evicted} whose CT entry was evicted behind the NAT map's back (orphans).`);
+    say();
+    show(root, ['ct', 'list'], 6);
+    say();
+    show(root, ['ct', 'count']);
+    if (node.realClock) show(root, ['nat', 'list'], 3);
+    say();
+    say('3. One GC pass (safe mode: each doomed entry is re-read right before it is deleted); the NAT pairs of');
+    say('   removed egress entries go in the same pass:');
+    show(root, ['ct', 'gc', ...at]);
+    say();
+    say('4. The orphan purge (what a NAT fill-up signal triggers): NAT entries whose CT entry is gone:');
+    show(root, ['ct', 'gc', ...at, '--purge-orphans']);
+    say();
+    say('5. After:');
+    show(root, ['ct', 'count']);
+    const natLines = ctmap(root, 'nat', 'list').split('\n').filter((l) => l !== '').length;
+    say(`  NAT entries left: ${natLines}`);
   } finally {
     unmountBpffs(root);
     rmSync(root, { recursive: true, force: true });
-    say(`unmounted ${root}`);
+    say(`6. Unmounted ${root}.`);
   }
 }
 

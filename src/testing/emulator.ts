@@ -77,14 +77,14 @@ export interface SnatTarget {
 }
 
 export interface EmulatorMaps {
-  readonly tcp4?: ConntrackMap;
-  readonly any4?: ConntrackMap;
-  readonly tcp6?: ConntrackMap;
-  readonly any6?: ConntrackMap;
-  readonly nat4?: NatMap;
-  readonly nat6?: NatMap;
-  readonly retries4?: RetriesMap;
-  readonly retries6?: RetriesMap;
+  readonly tcp4?: ConntrackMap | undefined;
+  readonly any4?: ConntrackMap | undefined;
+  readonly tcp6?: ConntrackMap | undefined;
+  readonly any6?: ConntrackMap | undefined;
+  readonly nat4?: NatMap | undefined;
+  readonly nat6?: NatMap | undefined;
+  readonly retries4?: RetriesMap | undefined;
+  readonly retries6?: RetriesMap | undefined;
 }
 
 export interface EmulatorOptions {

@@ -1,0 +1,103 @@
+/**
+ * What every command needs: the map root, the enabled families, the maps
+ * opened (or a clear error naming what was looked for), and Cilium's
+ * argument checks. There is no agent to ask, so a family counts as enabled
+ * when its TCP CT map is pinned.
+ */
+import { existsSync } from 'node:fs';
+import { setMapRoot, mapPinPath, DefaultMapRoot } from '../syscall/bpffs.js';
+import { MapLoadError, isNotExist, BpfError, MapIncompatibleError } from '../syscall/errors.js';
+import type { PinnedMap } from '../syscall/pinned.js';
+import { MapNameTCP4Global, MapNameTCP6Global } from '../ctmap/names.js';
+import { ValidateClusterID } from '../ctmap/clusterid.js';
+
+/** An error the CLI reports as `Error: <message>` with exit status 1. */
+export class CliError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'CliError';
+  }
+}
+
+export interface GlobalOptions {
+  readonly bpffs?: string;
+  readonly ipv4?: boolean;
+  readonly ipv6?: boolean;
+}
+
+export interface Families {
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+}
+
+/** `--bpffs`, then $CTMAP_BPFFS, then /sys/fs/bpf. */
+export function chooseRoot(opts: GlobalOptions): string {
+  const root = opts.bpffs ?? process.env.CTMAP_BPFFS ?? DefaultMapRoot;
+  if (!root.startsWith('/')) throw new CliError(`--bpffs must be an absolute path, got ${JSON.stringify(root)}`);
+  setMapRoot(root);
+  return root;
+}
+
+/** The families whose TCP CT map is pinned, narrowed by --ipv4/--ipv6. */
+export function detectFamilies(opts: GlobalOptions): Families {
+  const want4 = opts.ipv4 === true || opts.ipv6 !== true;
+  const want6 = opts.ipv6 === true || opts.ipv4 !== true;
+  const p4 = mapPinPath(MapNameTCP4Global);
+  const p6 = mapPinPath(MapNameTCP6Global);
+  const has4 = want4 && existsSync(p4);
+  const has6 = want6 && existsSync(p6);
+  if (!has4 && !has6) {
+    const looked = [...(want4 ? [p4] : []), ...(want6 ? [p6] : [])];
+    throw new CliError(`no CT map pinned: looked for ${looked.join(' and ')} (is Cilium running, and is --bpffs the right bpffs?)`);
+  }
+  return { ipv4: has4, ipv6: has6 };
+}
+
+/** Explain an open failure the way a person can act on it. */
+export function openError(path: string, err: unknown): CliError {
+  if (isNotExist(err)) return new CliError(`Unable to open ${path}: no pinned map there (${err instanceof MapLoadError ? 'ENOENT' : String(err)})`, err);
+  if (err instanceof MapIncompatibleError) return new CliError(`Unable to open ${path}: ${err.message}`, err);
+  if (BpfError.is(err, 'EPERM') || BpfError.is(err, 'EACCES')) {
+    return new CliError(`Unable to open ${path}: permission denied; run as root (or with CAP_BPF)`, err);
+  }
+  return new CliError(`Unable to open ${path}: ${err instanceof Error ? err.message : String(err)}`, err);
+}
+
+/** Open every map or none: on a failure the ones already opened are closed and the error names the path. */
+export function openAll<M extends PinnedMap>(maps: readonly M[]): M[] {
+  const opened: M[] = [];
+  for (const m of maps) {
+    try {
+      m.open();
+      opened.push(m);
+    } catch (err) {
+      for (const o of opened) o.close();
+      throw openError(m.path(), err);
+    }
+  }
+  return opened;
+}
+
+/** Cilium's parsing of a `cluster <id>` argument (cilium-dbg bpf ct list). */
+export function parseClusterID(args: readonly string[]): number {
+  const [sel, id] = args;
+  if (sel !== 'cluster') throw new CliError(`Invalid argument: unknown type ${sel ?? ''}`);
+  if (id === undefined) throw new CliError('Invalid argument: missing clusterID');
+  if (!/^\d+$/.test(id) || Number(id) > 0xffffffff) {
+    throw new CliError(`Invalid argument: invalid clusterID: strconv.ParseUint: parsing ${JSON.stringify(id)}: ${/^\d+$/.test(id) ? 'value out of range' : 'invalid syntax'}`);
+  }
+  const n = Number(id);
+  try {
+    ValidateClusterID(n);
+  } catch (err) {
+    throw new CliError(`Invalid argument: invalid clusterID: ${(err as Error).message}`, err);
+  }
+  return n;
+}
+
+/** The `global | cluster <id>` selector: undefined for global. */
+export function parseSelector(args: readonly string[]): number | undefined {
+  if (args.length === 0 || (args.length === 1 && args[0] === 'global')) return undefined;
+  if (args[0] === 'global') throw new CliError(`Invalid argument: unexpected ${args.slice(1).join(' ')}`);
+  return parseClusterID(args);
+}

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The `ctmap` executable (package.json bin).
+import { main } from './program.js';
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,77 @@
+/**
+ * Output for the CLI: a synchronous buffered writer (a million-line listing
+ * streams out in 64 KiB writes and never sits whole in memory), and a
+ * progress line on stderr that appears only on a terminal and only for work
+ * that takes longer than a second.
+ */
+import { writeSync } from 'node:fs';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export class SyncWriter {
+  readonly #fd: number;
+  readonly #limit: number;
+  #parts: string[] = [];
+  #size = 0;
+
+  constructor(fd = 1, limit = 64 * 1024) {
+    this.#fd = fd;
+    this.#limit = limit;
+  }
+
+  write(s: string): void {
+    this.#parts.push(s);
+    this.#size += s.length;
+    if (this.#size >= this.#limit) this.flush();
+  }
+
+  flush(): void {
+    if (this.#size === 0) return;
+    const buf = Buffer.from(this.#parts.join(''), 'utf8');
+    this.#parts = [];
+    this.#size = 0;
+    let off = 0;
+    while (off < buf.length) {
+      try {
+        off += writeSync(this.#fd, buf, off, buf.length - off);
+      } catch (err) {
+        // A non-blocking pipe that is full: wait a moment and go on.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        Atomics.wait(sleeper, 0, 0, 1);
+      }
+    }
+  }
+}
+
+/** `label: done/total` on stderr, refreshed at most 5 times a second, after the first second, on a TTY only. */
+export class Progress {
+  readonly #label: string;
+  readonly #total: number | undefined;
+  readonly #enabled: boolean;
+  readonly #started = Date.now();
+  #last = 0;
+  #shown = false;
+
+  constructor(label: string, total: number | undefined, enabled = process.stderr.isTTY) {
+    this.#label = label;
+    this.#total = total;
+    this.#enabled = enabled;
+  }
+
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  update(done: number): void {
+    if (!this.#enabled) return;
+    const now = Date.now();
+    if (now - this.#started < 1000 || now - this.#last < 200) return;
+    this.#last = now;
+    this.#shown = true;
+    process.stderr.write(`\r${this.#label}: ${done}${this.#total === undefined ? '' : `/${this.#total}`} entries`);
+  }
+
+  done(): void {
+    if (this.#shown) process.stderr.write('\r\x1b[K');
+  }
+}
