@@ -48,9 +48,14 @@ demo: build
 	node dist/demo.js
 
 # Benchmarks: measured and reported, never asserted (see README).
-bench: build
+bench: build $(BUILD)/cbench
 	$(NODE_BIN)/tsc -p tsconfig.bench.json
 	node --expose-gc build/js/bench/decode.js
+	node build/js/bench/suite.js
+
+$(BUILD)/cbench: bench/cbench.c
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $<
 
 repl: build
 	node --experimental-repl-await dist/repl.js

@@ -13,6 +13,7 @@ import { GetClusterCTMaps } from '../ctmap/percluster.js';
 import { remainingSecondsFormatter, type ClockSource } from '../ctmap/clock.js';
 import { GCFilter, GC, gcWithFilter, type GCMode, type GCStats } from '../ctmap/gc.js';
 import { InitMapInfo } from '../ctmap/mapinfo.js';
+import { ctLine } from '../ctmap/text.js';
 import { NatMapNext4, NatMapNext6 } from '../nat/follow.js';
 import { GlobalMaps, type NatMap } from '../nat/natmap.js';
 import { PurgeOrphanNATEntries, type NatGCStats } from '../nat/orphans.js';
@@ -89,11 +90,8 @@ export function ctList(args: readonly string[], o: ListOptions, g: GlobalOptions
       // Batch reads return entries in the order a GET_NEXT_KEY walk would; the text is the same.
       for (const b of m.batches()) {
         for (let i = 0; i < b.count; i++) {
-          const kv = b.keys.subarray(i * b.keySize, (i + 1) * b.keySize);
-          const key = m.isIPv4 ? new CtKey4Global(kv) : new CtKey6Global(kv);
-          const text = key.toHost().dump(true);
-          if (text === undefined) continue;
-          out.write(text + new CtEntry(b.values.subarray(i * b.valueSize, (i + 1) * b.valueSize)).stringWithTimeDiff(toRemSecs));
+          const line = ctLine(b.keys, i * b.keySize, b.values, i * b.valueSize, m.isIPv4, toRemSecs);
+          if (line !== undefined) out.write(line);
         }
         progress.update(done += b.count);
       }

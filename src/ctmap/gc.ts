@@ -215,9 +215,7 @@ class NatFollowUp {
   readonly #nat: NatMap;
   readonly #bm: BpfMap;
   readonly #L: TupleOffsets;
-  readonly #key: Uint8Array;
   readonly #rkey: Uint8Array;
-  readonly #val: Uint8Array;
   readonly #pending: KeyList;
   #lookupAndDelete = true;
   deleted = 0;
@@ -226,9 +224,7 @@ class NatFollowUp {
     this.#nat = nat;
     this.#bm = nat.bpfMap;
     this.#L = L;
-    this.#key = new Uint8Array(L.size);
     this.#rkey = new Uint8Array(L.size);
-    this.#val = new Uint8Array(this.#bm.valueBufferSize);
     this.#pending = new KeyList(L.size, 64);
   }
 
@@ -236,42 +232,46 @@ class NatFollowUp {
   follow(ct: Uint8Array, ko: number, entryFlags: number, batched: boolean): void {
     const L = this.#L;
     if (ct[ko + L.flags] !== TUPLE_F_OUT) return;
+    const key = this.#bm.scratchKey;
     if ((entryFlags & DSRInternal) !== 0) {
-      swappedPortsKey(L, ct, ko, this.#key, 0);
-      this.#drop(this.#key, batched);
+      swappedPortsKey(L, ct, ko, key, 0);
+      this.#drop(batched);
       return;
     }
-    swappedAddrsKey(L, ct, ko, this.#key, 0);
+    swappedAddrsKey(L, ct, ko, key, 0);
     if (!this.#takeValue()) return;
     this.deleted++;
-    reverseNatKey(L, this.#key, 0, this.#val, 0, this.#rkey, 0);
-    this.#drop(this.#rkey, batched);
+    reverseNatKey(L, key, 0, this.#bm.scratchValue, 0, this.#rkey, 0);
+    this.#bm.scratchKey.set(this.#rkey);
+    this.#drop(batched);
   }
 
   // The SNAT entry and its value in one syscall where the kernel can (5.14+), else lookup + delete.
   #takeValue(): boolean {
+    const bm = this.#bm;
     try {
-      if (this.#lookupAndDelete) return this.#bm.lookupAndDelete(this.#key, this.#val);
+      if (this.#lookupAndDelete) return bm.lookupAndDeleteInPlace();
     } catch (err) {
       if (!isNotSupported(err) && !BpfError.is(err, 'EINVAL')) return false;
       this.#lookupAndDelete = false;
     }
     try {
-      if (!this.#bm.lookupInto(this.#key, this.#val)) return false;
-      this.#bm.delete(this.#key);
+      if (!bm.lookupInPlace()) return false;
+      bm.deleteInPlace();
       return true;
     } catch {
       return false;
     }
   }
 
-  #drop(key: Uint8Array, batched: boolean): void {
+  /** Delete the key in the NAT map's scratch now, or queue it for the batch. */
+  #drop(batched: boolean): void {
     if (batched) {
-      this.#pending.push(key, 0);
+      this.#pending.push(this.#bm.scratchKey, 0);
       return;
     }
     try {
-      if (this.#bm.delete(key)) this.deleted++;
+      if (this.#bm.deleteInPlace()) this.deleted++;
     } catch {
       // Silent, as Go's SilentDelete in the observer: the orphan purge catches leftovers.
     }
@@ -326,8 +326,8 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
   const fast = mode === 'fast';
   const doomed = new KeyList(ks, 256);
   const doomedAt: number[] = [];
-  const fresh = new Uint8Array(bm.valueBufferSize);
-  const keyBuf = new Uint8Array(ks);
+  const fresh = bm.scratchValue;
+  const keyBuf = bm.scratchKey;
 
   const doomedBy = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number): boolean => {
     if (removeExpired && getU32(values, vo + O.lifetime) < time) return true;
@@ -353,7 +353,9 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
       const key: CtKey = v4 ? new CtKey4Global(kb) : new CtKey6Global(kb);
       next({ key, entry: new CtEntry(values.slice(vo, vo + ctEntryLayout.size)), natMap });
     }
-    follow?.follow(keys, ko, getU16(values, vo + O.flags), fast);
+    // The SNAT entry goes at once (its value names the reverse key); the reverse and DSR keys are
+    // batched per CT batch in both modes: they belong to entries already gone, so no race is widened.
+    follow?.follow(keys, ko, getU16(values, vo + O.flags), true);
   };
 
   let seen = 0;
@@ -373,11 +375,11 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
           doomedAt.push(i);
           continue;
         }
-        // Safe: read it again right before deleting it.
-        keyBuf.set(keys.subarray(ko, ko + ks));
+        // Safe: read it again right before deleting it (in the map's own scratch: no copies).
+        for (let j = 0; j < ks; j++) keyBuf[j] = keys[ko + j] ?? 0;
         let present: boolean;
         try {
-          present = bm.lookupInto(keyBuf, fresh);
+          present = bm.lookupInPlace();
         } catch (err) {
           log('warn', 'Unable to re-read CT entry before deleting it', { map: m.name, error: err });
           continue;
@@ -392,7 +394,7 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
         }
         let gone: boolean;
         try {
-          gone = bm.delete(keyBuf);
+          gone = bm.deleteInPlace();
         } catch (err) {
           log('warn', 'Unable to delete CT entry', { map: m.name, error: err });
           continue;
@@ -424,8 +426,8 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
         }
         doomed.clear();
         doomedAt.length = 0;
-        follow?.flush();
       }
+      follow?.flush();
       seen += count;
       opts.onProgress?.(seen);
     }

@@ -86,7 +86,6 @@ const FLAGS_OFF = ctEntryLayout.offsetOf.flags;
 class CtView {
   readonly map: BpfMap | undefined;
   readonly missing: boolean;
-  readonly #value = new Uint8Array(ctEntryLayout.size);
   #set: KeySet | undefined;
   readonly #stats: NatGCStats;
 
@@ -133,14 +132,17 @@ class CtView {
       if (i >= 0 && (!needDSR || set.tag(i) === 1)) return true;
     }
     this.#stats.ctLookups++;
+    const m = this.map;
+    const sk = m.scratchKey;
+    for (let i = 0; i < key.length; i++) sk[i] = key[i] ?? 0;
     let found: boolean;
     try {
-      found = this.map.lookupInto(key, this.#value);
+      found = m.lookupInPlace();
     } catch {
       return true;
     }
     if (!found) return false;
-    return !needDSR || (getU16(this.#value, FLAGS_OFF) & DSRInternal) !== 0;
+    return !needDSR || (getU16(m.scratchValue, FLAGS_OFF) & DSRInternal) !== 0;
   }
 }
 

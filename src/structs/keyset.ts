@@ -124,7 +124,11 @@ export class KeyList {
       next.set(this.#buf);
       this.#buf = next;
     }
-    this.#buf.set(src.subarray(off, off + this.keySize), this.#count * this.keySize);
+    // A byte loop, not subarray(): a view per key would be an allocation per key on the GC hot path.
+    const buf = this.#buf;
+    const ks = this.keySize;
+    const base = this.#count * ks;
+    for (let i = 0; i < ks; i++) buf[base + i] = src[off + i] ?? 0;
     this.#count++;
   }
 }

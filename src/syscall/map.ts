@@ -7,14 +7,14 @@
  */
 import { unlinkSync } from 'node:fs';
 import { addressOf, bpf, check } from './bpf.js';
-import { BpfCmd, MapType, UpdateFlags, mapElemAttr, mapTypeName, type MapTypeValue } from './attr.js';
+import { BpfCmd, MapType, UpdateFlags, cmdName, mapElemAttr, mapTypeName, type MapTypeValue } from './attr.js';
 import { BpfError, Errno, MapIncompatibleError } from './errors.js';
 import { FD } from './fd.js';
 import { ensurePinDir } from './bpffs.js';
 import { valueBufferSize } from './cpus.js';
 import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin } from './sys.js';
 import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
-import { dataView } from '../structs/layout.js';
+import { dataView, setU32 } from '../structs/layout.js';
 import { log } from '../log.js';
 
 export interface MapSpec {
@@ -88,9 +88,13 @@ export class BpfMap {
   readonly id: number;
   #pinnedAt: string | undefined;
 
-  // Scratch for element ops: key, value, and next-key buffers with their addresses.
-  readonly #attr = new Uint8Array(mapElemAttr.end);
-  readonly #dv = dataView(this.#attr);
+  // Scratch for element ops: key, value and next-key buffers, and one attr per call shape with the
+  // pointers written once, so a call writes at most the flags (no BigInt work on the hot path).
+  readonly #attrKV = new Uint8Array(mapElemAttr.end);
+  readonly #attrK = new Uint8Array(mapElemAttr.end);
+  readonly #attrFirst = new Uint8Array(mapElemAttr.end);
+  readonly #attrNext = new Uint8Array(mapElemAttr.end);
+  #kvFlags = 0;
   readonly #key: Uint8Array;
   readonly #value: Uint8Array;
   readonly #next: Uint8Array;
@@ -115,7 +119,17 @@ export class BpfMap {
     this.#keyAddr = addressOf(this.#key);
     this.#valueAddr = addressOf(this.#value);
     this.#nextAddr = addressOf(this.#next);
-    this.#dv.setUint32(mapElemAttr.offsetOf.map_fd, fd.value, true);
+    const off = mapElemAttr.offsetOf;
+    const fill = (attr: Uint8Array, key: bigint, value: bigint): void => {
+      const dv = dataView(attr);
+      dv.setUint32(off.map_fd, fd.value, true);
+      dv.setBigUint64(off.key, key, true);
+      dv.setBigUint64(off.value, value, true);
+    };
+    fill(this.#attrKV, this.#keyAddr, this.#valueAddr);
+    fill(this.#attrK, this.#keyAddr, 0n);
+    fill(this.#attrFirst, 0n, this.#nextAddr);
+    fill(this.#attrNext, this.#keyAddr, this.#nextAddr);
   }
 
   /** Wrap an fd this object now owns; closes it if reading its info fails. */
@@ -239,22 +253,60 @@ export class BpfMap {
     this.close();
   }
 
-  #elem(cmd: number, key: bigint, value: bigint, flags: number): number {
-    const dv = this.#dv;
-    const off = mapElemAttr.offsetOf;
-    // Re-read the fd each call: a closed map must fail with EBADF, never hit a reused descriptor.
-    dv.setUint32(off.map_fd, this.fd.value, true);
-    dv.setBigUint64(off.key, key, true);
-    dv.setBigUint64(off.value, value, true);
-    dv.setUint32(off.flags, flags, true);
-    return bpf(cmd, this.#attr);
+  /** One element op on a prepared attr. A closed map fails with EBADF, never reaching a reused descriptor. */
+  #call(cmd: number, attr: Uint8Array): number {
+    if (this.fd.closed) throw new BpfError({ errno: Errno.EBADF, command: cmdName(cmd), subject: this.name });
+    return bpf(cmd, attr);
+  }
+
+  /** LOOKUP/UPDATE/LOOKUP_AND_DELETE on the key and value scratch; only the flags may change between calls. */
+  #kv(cmd: number, flags: number): number {
+    if (flags !== this.#kvFlags) {
+      setU32(this.#attrKV, mapElemAttr.offsetOf.flags, flags);
+      this.#kvFlags = flags;
+    }
+    return this.#call(cmd, this.#attrKV);
+  }
+
+  /**
+   * Hot-path access for bulk work: the map's own key and value scratch. Write
+   * a key into `scratchKey`, call an `…InPlace` op, read `scratchValue` —
+   * no argument checks, no copies. Valid until the next op on this map.
+   */
+  get scratchKey(): Uint8Array { return this.#key; }
+  get scratchValue(): Uint8Array { return this.#value; }
+
+  /** LOOKUP of `scratchKey` into `scratchValue`; false when absent. */
+  lookupInPlace(): boolean {
+    return this.#inPlace(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#attrKV);
+  }
+
+  /** DELETE of `scratchKey`; false when absent. */
+  deleteInPlace(): boolean {
+    return this.#inPlace(BpfCmd.BPF_MAP_DELETE_ELEM, this.#attrK);
+  }
+
+  /** LOOKUP_AND_DELETE of `scratchKey` into `scratchValue` (Linux 5.14+ for hash maps); false when absent. */
+  lookupAndDeleteInPlace(): boolean {
+    return this.#inPlace(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.#attrKV);
+  }
+
+  #inPlace(cmd: number, attr: Uint8Array): boolean {
+    if (attr === this.#attrKV && this.#kvFlags !== 0) {
+      setU32(attr, mapElemAttr.offsetOf.flags, 0);
+      this.#kvFlags = 0;
+    }
+    const ret = this.#call(cmd, attr);
+    if (ret === -Errno.ENOENT) return false;
+    check(ret, cmd, this.name);
+    return true;
   }
 
   /** Look `key` up into `out` (valueBufferSize bytes). Returns false when the key is absent. */
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
     checkBuf('value buffer', out, this.valueBufferSize, this.name);
-    const ret = this.#elem(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#keyAddr, this.#valueAddr, 0);
+    const ret = this.#kv(BpfCmd.BPF_MAP_LOOKUP_ELEM, 0);
     if (ret === -Errno.ENOENT) return false;
     check(ret, BpfCmd.BPF_MAP_LOOKUP_ELEM, this.name);
     out.set(this.#value);
@@ -270,7 +322,7 @@ export class BpfMap {
   set(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlags.BPF_ANY): void {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
     this.#value.set(checkBuf('value', value, this.valueBufferSize, this.name));
-    check(this.#elem(BpfCmd.BPF_MAP_UPDATE_ELEM, this.#keyAddr, this.#valueAddr, flags), BpfCmd.BPF_MAP_UPDATE_ELEM, this.name);
+    check(this.#kv(BpfCmd.BPF_MAP_UPDATE_ELEM, flags), BpfCmd.BPF_MAP_UPDATE_ELEM, this.name);
   }
 
   /**
@@ -280,7 +332,7 @@ export class BpfMap {
   lookupAndDelete(key: Uint8Array, out: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
     checkBuf('value buffer', out, this.valueBufferSize, this.name);
-    const ret = this.#elem(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.#keyAddr, this.#valueAddr, 0);
+    const ret = this.#kv(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, 0);
     if (ret === -Errno.ENOENT) return false;
     check(ret, BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.name);
     out.set(this.#value);
@@ -290,7 +342,7 @@ export class BpfMap {
   /** Delete `key`; false when it was not there. */
   delete(key: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
-    const ret = this.#elem(BpfCmd.BPF_MAP_DELETE_ELEM, this.#keyAddr, 0n, 0);
+    const ret = this.#call(BpfCmd.BPF_MAP_DELETE_ELEM, this.#attrK);
     if (ret === -Errno.ENOENT) return false;
     check(ret, BpfCmd.BPF_MAP_DELETE_ELEM, this.name);
     return true;
@@ -299,7 +351,7 @@ export class BpfMap {
   /** The key after `key` (or the first key for null); undefined at the end. */
   nextKey(key: Uint8Array | null): Uint8Array | undefined {
     if (key !== null) this.#key.set(checkBuf('key', key, this.keySize, this.name));
-    const ret = this.#elem(BpfCmd.BPF_MAP_GET_NEXT_KEY, key === null ? 0n : this.#keyAddr, this.#nextAddr, 0);
+    const ret = this.#call(BpfCmd.BPF_MAP_GET_NEXT_KEY, key === null ? this.#attrFirst : this.#attrNext);
     if (ret === -Errno.ENOENT) return undefined;
     check(ret, BpfCmd.BPF_MAP_GET_NEXT_KEY, this.name);
     return this.#next.slice();

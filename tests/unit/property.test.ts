@@ -65,3 +65,34 @@ t.test('JSON round-trips for random structs', async (t) => {
   }
   t.equal(bad, 0, '20000 key+entry JSON round trips');
 });
+
+t.test('ctLine (the CLI\'s buffer formatter) writes exactly what the key and entry objects write', async (t) => {
+  const { ctLine } = await import('../../src/ctmap/text.js');
+  const { CtKey4Global, CtKey6Global, CtEntry } = await import('../../src/structs/index.js');
+  const r = rng(77);
+  let mismatches = 0;
+  let skipped = 0;
+  const cases = 100_000;
+  for (let i = 0; i < cases; i++) {
+    const v4 = (i & 1) === 0;
+    const k = r.bytes(v4 ? 14 : 38);
+    const v = r.bytes(56);
+    // Cover the common shapes often: small flags, a known protocol, sometimes next header 0, small u64s.
+    k[k.length - 1] = r.int(8);
+    if (r.int(4) !== 0) k[k.length - 2] = [1, 6, 17, 58, 132][r.int(5)] ?? 6;
+    if (r.int(16) === 0) k[k.length - 2] = 0;
+    if (r.int(2) === 0) v.fill(0, 20, 24);
+    if (r.int(2) === 0) v.fill(0, 12, 16);
+    const key = v4 ? new CtKey4Global(k.slice()) : new CtKey6Global(k.slice());
+    const want = key.toHost().dump(true);
+    const rem = r.int(2) === 0 ? undefined : (l: number) => `remaining: ${l - 5} sec(s)`;
+    const got = ctLine(k, 0, v, 0, v4, rem);
+    if (want === undefined) {
+      if (got !== undefined) mismatches++;
+      skipped++;
+      continue;
+    }
+    if (got !== want + new CtEntry(v.slice()).stringWithTimeDiff(rem)) mismatches++;
+  }
+  t.equal(mismatches, 0, `${cases} random entries (${skipped} with next header 0), v4 and v6: identical text`);
+});
