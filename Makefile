@@ -6,7 +6,7 @@ BUILD := build
 SHIM := $(BUILD)/libctmapbpf.so
 NODE_BIN := node_modules/.bin
 
-.PHONY: all build deps sysdeps shim ts lint test demo bench repl clean
+.PHONY: all build deps sysdeps shim ts lint test demo bench repl clean vm-test
 
 all: build
 
@@ -56,6 +56,10 @@ bench: build $(BUILD)/cbench
 $(BUILD)/cbench: bench/cbench.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# The privileged suite inside qemu VMs on Debian's 6.1 and 6.12 kernels (KERNELS="6.1 6.12"); not part of CI.
+vm-test: build
+	vm/matrix.sh
 
 repl: build
 	node --experimental-repl-await dist/repl.js

@@ -2,7 +2,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**', 'coverage/**', 'eslint.config.mjs', 'tests/helpers/*.mjs'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**', 'coverage/**', 'eslint.config.mjs', 'tests/helpers/*.mjs', 'vm/*.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

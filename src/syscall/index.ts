@@ -27,3 +27,4 @@ export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';
 export { DumpStats, NewDumpStats, MaxLookupError, dumpReliably, type ReliableTarget } from './reliable.js';
 export { OuterMap, forEachJoined, unpinOuterAndInner } from './outer.js';
 export { PinnedMap } from './pinned.js';
+export { Features, haveFeature, requireFeature, kernelVersion, kernelAtLeast, type Feature } from './features.js';

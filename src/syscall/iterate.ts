@@ -8,7 +8,8 @@
  */
 import { addressOf, bpf } from './bpf.js';
 import { BpfCmd, MapType, mapBatchAttr, mapTypeName } from './attr.js';
-import { BpfError, Errno } from './errors.js';
+import { BpfError, Errno, NotSupportedError } from './errors.js';
+import { Features, haveFeature } from './features.js';
 import { dataView } from '../structs/layout.js';
 
 export interface Batch {
@@ -107,6 +108,11 @@ export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Bat
         continue;
       }
       const err = new BpfError({ errno, command: 'BPF_MAP_LOOKUP_BATCH' });
+      // A kernel without batch ops (before 5.6) says EINVAL: name what is missing and since when.
+      if (errno === Errno.EINVAL && first && !haveFeature(Features.batchOps)) {
+        throw new IterationError(`failed to iterate map: ${new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel).message}`,
+          new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel, err));
+      }
       throw new IterationError(`failed to iterate map: ${err.message}`, err);
     }
     if (n > 0) yield { keys, values, count: n, keySize, valueSize };

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { mountBpffs, unmountBpffs } from '../../src/syscall/bpffs.js';
 import { BpfMap } from '../../src/syscall/map.js';
 import { MapType } from '../../src/syscall/attr.js';
+import { haveFeature, kernelAtLeast, type Feature } from '../../src/syscall/features.js';
+import { release } from 'node:os';
 
 import type { Test } from 'tap';
 
@@ -66,4 +68,18 @@ export function caught(fn: () => unknown): unknown {
     return err;
   }
   return undefined;
+}
+
+/**
+ * For a test that needs a kernel feature: false (skipping with the reason) when the kernel lacks it —
+ * and a failure instead when the kernel is new enough to have it, so a broken probe cannot hide.
+ */
+export function requireKernelFeature(t: Test, f: Feature): boolean {
+  if (haveFeature(f)) return true;
+  if (kernelAtLeast(f.minKernel)) {
+    t.fail(`the probe says this kernel (${release()}) lacks ${f.description}, which Linux ${f.minKernel} has`);
+  } else {
+    t.plan(0, `${f.description} needs Linux ${f.minKernel}; this kernel is ${release()}`);
+  }
+  return false;
 }

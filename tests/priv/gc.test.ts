@@ -236,6 +236,12 @@ t.test('fast mode: keys evicted between the batch read and the batch delete are 
 
 t.test('race: a second process refreshing expired-looking entries; safe mode loses far fewer than fast mode', async (t) => {
   if (!requirePrivileged(t)) return;
+  // Under qemu's emulation (make vm-test) the writer is ~10× slower than a datapath and the race
+  // this test measures does not show up; it is measured at native speed only.
+  if (process.env.CTMAP_VM === '1') {
+    t.plan(0, 'timing-dependent race: measured on the host, not under emulation');
+    return;
+  }
   setup(t, { tcp: 65536 });
   const m = tcp4Map(t);
   // A hot set the "datapath" keeps refreshing, among 20,000 long-lived entries that make the walk realistic.
