@@ -6,7 +6,6 @@
  */
 import { CtKey4Global, CtKey6Global } from '../structs/tuple.js';
 import { CtEntry } from '../structs/ctentry.js';
-import { marshalIndent } from '../structs/json.js';
 import { CtMapRecord } from '../structs/records.js';
 import { Maps, type ConntrackMap } from '../ctmap/ctmap.js';
 import { GetClusterCTMaps } from '../ctmap/percluster.js';
@@ -18,7 +17,7 @@ import { NatMapNext4, NatMapNext6 } from '../nat/follow.js';
 import { GlobalMaps, type NatMap } from '../nat/natmap.js';
 import { PurgeOrphanNATEntries, type NatGCStats } from '../nat/orphans.js';
 import { CliError, detectFamilies, openAll, parseSelector, type Families, type GlobalOptions } from './context.js';
-import { Progress, SyncWriter } from './output.js';
+import { JsonArrayWriter, Progress, SyncWriter } from './output.js';
 
 export interface ListOptions {
   readonly output?: string;
@@ -68,21 +67,18 @@ export function ctList(args: readonly string[], o: ListOptions, g: GlobalOptions
   let done = 0;
   try {
     if (format === 'json') {
-      let first = true;
-      out.write('[');
+      const arr = new JsonArrayWriter(out);
       for (const m of maps) {
         for (const b of m.batches()) {
           for (let i = 0; i < b.count; i++) {
             const k = b.keys.slice(i * b.keySize, (i + 1) * b.keySize);
             const key = m.isIPv4 ? new CtKey4Global(k) : new CtKey6Global(k);
-            const rec = new CtMapRecord(key, new CtEntry(b.values.slice(i * b.valueSize, (i + 1) * b.valueSize)));
-            out.write(`${first ? '' : ','}\n  ${marshalIndent(rec, '  ', '  ')}`);
-            first = false;
+            arr.add(new CtMapRecord(key, new CtEntry(b.values.slice(i * b.valueSize, (i + 1) * b.valueSize))));
           }
           progress.update(done += b.count);
         }
       }
-      out.write(first ? ']\n\n' : '\n]\n\n');
+      arr.end();
       return;
     }
     const toRemSecs = cs === undefined ? undefined : remainingSecondsFormatter(cs);

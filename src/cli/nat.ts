@@ -5,12 +5,11 @@
  */
 import { NatKey4, NatKey6 } from '../structs/tuple.js';
 import { NatEntry4, NatEntry6 } from '../structs/natentry.js';
-import { marshalIndent } from '../structs/json.js';
 import { NatMapRecord } from '../structs/records.js';
 import { GlobalMaps, IPv4, writeNatEntriesWithTimeDiff, type NatMap } from '../nat/natmap.js';
 import { ClusterNATMaps } from '../nat/percluster.js';
 import { CliError, detectFamilies, openAll, parseClusterID, type GlobalOptions } from './context.js';
-import { SyncWriter } from './output.js';
+import { JsonArrayWriter, SyncWriter } from './output.js';
 
 function natMapsFor(args: readonly string[], g: GlobalOptions): NatMap[] {
   const families = detectFamilies(g);
@@ -27,20 +26,17 @@ export function natList(args: readonly string[], o: { readonly output?: string }
   const out = new SyncWriter();
   try {
     if (o.output === 'json') {
-      let first = true;
-      out.write('[');
+      const arr = new JsonArrayWriter(out);
       for (const m of maps) {
         for (const b of m.batches()) {
           for (let i = 0; i < b.count; i++) {
             const k = b.keys.slice(i * b.keySize, (i + 1) * b.keySize);
             const v = b.values.slice(i * b.valueSize, (i + 1) * b.valueSize);
-            const rec = m.family === IPv4 ? new NatMapRecord(new NatKey4(k), new NatEntry4(v)) : new NatMapRecord(new NatKey6(k), new NatEntry6(v));
-            out.write(`${first ? '' : ','}\n  ${marshalIndent(rec, '  ', '  ')}`);
-            first = false;
+            arr.add(m.family === IPv4 ? new NatMapRecord(new NatKey4(k), new NatEntry4(v)) : new NatMapRecord(new NatKey6(k), new NatEntry6(v)));
           }
         }
       }
-      out.write(first ? ']\n\n' : '\n]\n\n');
+      arr.end();
       return;
     }
     // Without an agent to ask, Created is shown against the ktime clock, as on most nodes.

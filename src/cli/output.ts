@@ -5,6 +5,7 @@
  * that takes longer than a second.
  */
 import { writeSync } from 'node:fs';
+import { marshalIndent } from '../structs/json.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -73,5 +74,29 @@ export class Progress {
 
   done(): void {
     if (this.#shown) process.stderr.write('\r\x1b[K');
+  }
+}
+
+/**
+ * Go's MarshalIndent of an array, one element at a time (so a million
+ * records never sit in memory together), then the empty line cilium-dbg's
+ * printer adds.
+ */
+export class JsonArrayWriter {
+  readonly #out: SyncWriter;
+  #first = true;
+
+  constructor(out: SyncWriter) {
+    this.#out = out;
+    out.write('[');
+  }
+
+  add(value: unknown): void {
+    this.#out.write(`${this.#first ? '' : ','}\n  ${marshalIndent(value, '  ', '  ')}`);
+    this.#first = false;
+  }
+
+  end(): void {
+    this.#out.write(this.#first ? ']\n\n' : '\n]\n\n');
   }
 }

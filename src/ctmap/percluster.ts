@@ -7,7 +7,7 @@
  * failure with the type's name and join them: no early stop, no rollback.
  */
 import type { MapSpec } from '../syscall/map.js';
-import { OuterMap, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
+import { OuterMap, checkNamePrefix, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
 import { MapType } from '../syscall/attr.js';
 import { joinErrors } from '../syscall/errors.js';
 import { getU32, setU32 } from '../structs/layout.js';
@@ -32,10 +32,7 @@ export function ClusterOuterMapName(type: number): string {
  * `<prefix>_cilium_per_cluster_ct_<type>`; undefined restores the default.
  */
 export function ClusterOuterMapNameTestOverride(prefix: string | undefined): void {
-  if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '' || prefix.includes('/'))) {
-    throw new TypeError(`outer map name prefix must be a non-empty string without "/", got ${JSON.stringify(prefix)}`);
-  }
-  outerOverride = prefix;
+  outerOverride = checkNamePrefix(prefix);
 }
 
 /** Go ClusterInnerMapName: `<outer name>_<cluster id>`. */

@@ -6,7 +6,7 @@
 import { MapType } from '../syscall/attr.js';
 import type { MapSpec } from '../syscall/map.js';
 import { joinErrors } from '../syscall/errors.js';
-import { OuterMap, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
+import { OuterMap, checkNamePrefix, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
 import { SizeofTupleKey4, SizeofTupleKey6 } from '../structs/tuple.js';
 import { SizeofNatEntry4, SizeofNatEntry6 } from '../structs/natentry.js';
 import { ValidateClusterID, clusterIDMax } from '../ctmap/clusterid.js';
@@ -24,10 +24,7 @@ export function NatClusterOuterMapName(family: IPFamily): string {
 
 /** Go nat ClusterOuterMapNameTestOverride; undefined restores the defaults. */
 export function NatClusterOuterMapNameTestOverride(prefix: string | undefined): void {
-  if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '' || prefix.includes('/'))) {
-    throw new TypeError(`outer map name prefix must be a non-empty string without "/", got ${JSON.stringify(prefix)}`);
-  }
-  outerOverride = prefix;
+  outerOverride = checkNamePrefix(prefix);
 }
 
 /** `<outer>_<id>`. */

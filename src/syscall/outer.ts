@@ -134,3 +134,11 @@ export function unpinOuterAndInner(outerName: string, maxID: number, errs: Error
     errs.push(wrapError('delete outer map', err));
   }
 }
+
+/** A test override prefix for outer map names: non-empty, no "/"; undefined restores the default. */
+export function checkNamePrefix(prefix: string | undefined): string | undefined {
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '' || prefix.includes('/'))) {
+    throw new TypeError(`outer map name prefix must be a non-empty string without "/", got ${JSON.stringify(prefix)}`);
+  }
+  return prefix;
+}
