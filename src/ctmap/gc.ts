@@ -31,7 +31,7 @@ import { BpfError, isNotSupported } from '../syscall/errors.js';
 import { BatchError } from '../syscall/iterate.js';
 import { KeyList, KeySet } from '../structs/keyset.js';
 import { CtEntry, ctEntryLayout, DSRInternal } from '../structs/ctentry.js';
-import { CtKey4Global, CtKey6Global, TUPLE_F_OUT, TUPLE_F_SERVICE, type CtKey } from '../structs/tuple.js';
+import { CtKey4Global, CtKey6Global, TUPLE_F_OUT, TUPLE_F_SERVICE } from '../structs/tuple.js';
 import { getU16, getU32, getU64, setU32 } from '../structs/layout.js';
 import { formatAddr, parseAddr } from '../structs/inet.js';
 import { describe } from '../structs/layout.js';
@@ -341,21 +341,25 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
   /** The removed entry's aftermath: ACT, the event, the NAT follow-up. */
   const removed = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void => {
     stats.deleted++;
+    // Everything is read from the buffers before any user code (the ACT hook, observers) runs: in safe
+    // mode they are the map's scratch, which a hook calling back into the same map would overwrite.
     const flags = keys[ko + L.flags];
-    if (flags === TUPLE_F_SERVICE && act !== undefined) {
-      const revNAT = getU16(values, vo + O.rev_nat_index);
-      const backendID = Number(getU64(values, vo + O.union0 + 8) & 0xffffffffn);
-      if (v4) act.countFailed4(revNAT, backendID);
-      else act.countFailed6(revNAT, backendID);
-    }
+    const service = flags === TUPLE_F_SERVICE && act !== undefined;
+    const revNAT = service ? getU16(values, vo + O.rev_nat_index) : 0;
+    const backendID = service ? Number(getU64(values, vo + O.union0 + 8) & 0xffffffffn) : 0;
+    let event: GCEvent | undefined;
     if (next !== undefined) {
       const kb = keys.slice(ko, ko + ks);
-      const key: CtKey = v4 ? new CtKey4Global(kb) : new CtKey6Global(kb);
-      next({ key, entry: new CtEntry(values.slice(vo, vo + ctEntryLayout.size)), natMap });
+      event = { key: v4 ? new CtKey4Global(kb) : new CtKey6Global(kb), entry: new CtEntry(values.slice(vo, vo + ctEntryLayout.size)), natMap };
     }
     // The SNAT entry goes at once (its value names the reverse key); the reverse and DSR keys are
     // batched per CT batch in both modes: they belong to entries already gone, so no race is widened.
     follow?.follow(keys, ko, getU16(values, vo + O.flags), true);
+    if (service) {
+      if (v4) act.countFailed4(revNAT, backendID);
+      else act.countFailed6(revNAT, backendID);
+    }
+    if (event !== undefined) next?.(event);
   };
 
   let seen = 0;

@@ -410,3 +410,25 @@ t.test('faults inside a pass: failed deletes count nothing, a half-done batch co
   t.same(entries?.values.map((v) => [v.labels.status, v.value]).sort(), [['alive', 0], ['deleted', 0]]);
   t.equal(m.count(), 100, 'nothing deleted by a walk that never read');
 });
+
+t.test('observers and the ACT hook may call back into the CT map during a safe pass: the follow-up is unaffected', async (t) => {
+  if (!requirePrivileged(t)) return;
+  setup(t);
+  const [tcp4, any4] = Maps(true, false) as [ConntrackMap, ConntrackMap];
+  const nat4 = GlobalMaps(true, false).v4 as NatMap;
+  for (const m of [tcp4, any4, nat4]) m.openOrCreate();
+  t.teardown(() => { for (const m of [tcp4, any4, nat4]) m.close(); });
+  InitMapInfo(nat4, undefined);
+  const emu = new DatapathEmulator({ tcp4, any4, nat4 }, { now: 100000, seed: 4 });
+  for (let i = 0; i < 50; i++) emu.masquerade({ src: `10.0.0.${i}:4000`, dst: '1.1.1.1:80', proto: 'TCP' }, '192.0.2.1', { related: false, age: i % 2 === 0 ? 50000 : 0 });
+  emu.service('10.0.9.9:5000', '10.96.0.10:80', 'TCP', 3n, 9, { age: 50000 });
+  const probe = key4(4242);
+  let calls = 0;
+  setACT({ countFailed4: () => { calls++; tcp4.lookup(probe); }, countFailed6: () => undefined });
+  const s = gcWithFilter(tcp4, new GCFilter({ removeExpired: true, time: 100000 }), {
+    mode: 'safe', natFollowUp: true, next4: () => { tcp4.lookup(probe); tcp4.count(); },
+  });
+  t.equal(s.deleted, 26, '25 expired flows and the service entry');
+  t.equal(calls, 1);
+  t.equal(nat4.count(), 50, 'exactly the 25 expired flows\' SNAT pairs went, although every observer used the map');
+});
