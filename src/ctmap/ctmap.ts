@@ -7,7 +7,7 @@
  * The class is `ConntrackMap` rather than Go's `Map` so it does not shadow
  * JavaScript's Map; `CtMap` is Go's interface, also implemented by the mock.
  */
-import type { Registry, Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MapSpec } from '../syscall/map.js';
 import { PinnedMap } from '../syscall/pinned.js';
 import { MapType } from '../syscall/attr.js';
@@ -21,7 +21,7 @@ import {
   ctMapTypeMaxEntries, ctMapTypeName, ctMapTypeString, isCtMapType, CtMapType, type CtMapTypeValue,
 } from './types.js';
 import { remainingSecondsFormatter, systemClock, type ClockReader, type ClockSource } from './clock.js';
-import { mapPressureGauge, mapPressureLabel } from './metrics.js';
+import { pressureSink } from './metrics.js';
 import { GC, Flush, gcWithFilter, type GCFilter, type GCPassOptions, type GCStats } from './gc.js';
 import type { GCEvent } from './gcevent.js';
 
@@ -89,18 +89,16 @@ export class ConntrackMap extends PinnedMap implements CtMap {
   readonly mapType: CtMapTypeValue;
   readonly clusterID: number;
   readonly networkID: number;
-  readonly #gauge: Gauge<'map_name'> | undefined;
 
   constructor(name: string, mapType: number, ...opts: MapOption[]) {
     if (typeof name !== 'string' || name === '') throw new TypeError(`CT map name must be a non-empty string, got ${describe(name)}`);
     if (!isCtMapType(mapType)) throw new RangeError(`Unexpected map type ${ctMapTypeString(mapType)}`);
-    super(specFor(name, mapType));
     const o: MapOptionState = { registry: undefined, networkID: 0, clusterID: 0 };
     for (const opt of opts) opt(o);
+    super(specFor(name, mapType), pressureSink(o.registry, name));
     this.mapType = mapType;
     this.clusterID = o.clusterID;
     this.networkID = o.networkID;
-    this.#gauge = o.registry === undefined ? undefined : mapPressureGauge(o.registry);
   }
 
   get isIPv4(): boolean { return ctMapTypeIsIPv4(this.mapType); }
@@ -145,16 +143,6 @@ export class ConntrackMap extends PinnedMap implements CtMap {
 
   dumpEntriesWithTimeDiff(clockSource?: ClockSource, clock: ClockReader = systemClock): string {
     return DumpEntriesWithTimeDiff(this, clockSource, clock);
-  }
-
-  /**
-   * Go UpdatePressureMetricWithSize: count / max_entries, also set on the
-   * pressure gauge when the map was built WithRegistry.
-   */
-  updatePressureMetricWithSize(size: number): number {
-    const pressure = size / this.maxEntries;
-    this.#gauge?.set({ map_name: mapPressureLabel(this.name) }, pressure);
-    return pressure;
   }
 
   /** Count the entries and report the map pressure (count / max_entries). */

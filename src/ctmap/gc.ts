@@ -150,7 +150,7 @@ export interface GCPassOptions {
   readonly next4?: ((ev: GCEvent) => void) | undefined;
   readonly next6?: ((ev: GCEvent) => void) | undefined;
   readonly mode?: GCMode;
-  /** Delete the NAT mappings of removed egress entries in the pass itself (batched in fast mode). */
+  /** Delete the NAT mappings of removed egress entries in the pass itself (reverse keys batched). */
   readonly natFollowUp?: boolean;
   /** Record Cilium's GC metrics here. */
   readonly registry?: Registry | undefined;
@@ -228,22 +228,24 @@ class NatFollowUp {
     this.#pending = new KeyList(L.size, 64);
   }
 
-  /** Queue (batched) or do (immediate) the NAT deletes for a removed CT entry. */
-  follow(ct: Uint8Array, ko: number, entryFlags: number, batched: boolean): void {
+  /**
+   * The NAT deletes for a removed CT entry: the SNAT entry at once (its value names the reverse
+   * key), the reverse or DSR key queued for the batch delete at the end of the CT batch.
+   */
+  follow(ct: Uint8Array, ko: number, entryFlags: number): void {
     const L = this.#L;
     if (ct[ko + L.flags] !== TUPLE_F_OUT) return;
     const key = this.#bm.scratchKey;
     if ((entryFlags & DSRInternal) !== 0) {
       swappedPortsKey(L, ct, ko, key, 0);
-      this.#drop(batched);
+      this.#pending.push(key, 0);
       return;
     }
     swappedAddrsKey(L, ct, ko, key, 0);
     if (!this.#takeValue()) return;
     this.deleted++;
     reverseNatKey(L, key, 0, this.#bm.scratchValue, 0, this.#rkey, 0);
-    this.#bm.scratchKey.set(this.#rkey);
-    this.#drop(batched);
+    this.#pending.push(this.#rkey, 0);
   }
 
   // The SNAT entry and its value in one syscall where the kernel can (5.14+), else lookup + delete.
@@ -261,19 +263,6 @@ class NatFollowUp {
       return true;
     } catch {
       return false;
-    }
-  }
-
-  /** Delete the key in the NAT map's scratch now, or queue it for the batch. */
-  #drop(batched: boolean): void {
-    if (batched) {
-      this.#pending.push(this.#bm.scratchKey, 0);
-      return;
-    }
-    try {
-      if (this.#bm.deleteInPlace()) this.deleted++;
-    } catch {
-      // Silent, as Go's SilentDelete in the observer: the orphan purge catches leftovers.
     }
   }
 
@@ -352,9 +341,9 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
       const kb = keys.slice(ko, ko + ks);
       event = { key: v4 ? new CtKey4Global(kb) : new CtKey6Global(kb), entry: new CtEntry(values.slice(vo, vo + ctEntryLayout.size)), natMap };
     }
-    // The SNAT entry goes at once (its value names the reverse key); the reverse and DSR keys are
-    // batched per CT batch in both modes: they belong to entries already gone, so no race is widened.
-    follow?.follow(keys, ko, getU16(values, vo + O.flags), true);
+    // The reverse and DSR keys are batched per CT batch in both modes: they belong to entries
+    // already gone, so no race is widened.
+    follow?.follow(keys, ko, getU16(values, vo + O.flags));
     if (service) {
       if (v4) act.countFailed4(revNAT, backendID);
       else act.countFailed6(revNAT, backendID);
@@ -364,7 +353,8 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
 
   let seen = 0;
   try {
-    for (const b of bm.batches(opts.chunk === undefined ? { ...signalOpt(opts) } : { chunk: opts.chunk, ...signalOpt(opts) })) {
+    const walk = { ...(opts.chunk === undefined ? {} : { chunk: opts.chunk }), ...(opts.signal === undefined ? {} : { signal: opts.signal }) };
+    for (const b of bm.batches(walk)) {
       const { keys, values, valueSize, count } = b;
       for (let i = 0; i < count; i++) {
         const ko = i * ks;
@@ -441,10 +431,6 @@ function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions
   // Go marks the pass completed even when the iterator ended with an error.
   stats.completed = true;
   if (follow !== undefined) stats.natDeleted = follow.deleted;
-}
-
-function signalOpt(opts: GCPassOptions): { signal?: AbortSignal } {
-  return opts.signal === undefined ? {} : { signal: opts.signal };
 }
 
 function emitEntry(emit: EmitCTEntryCBFunc, keys: Uint8Array, ko: number, values: Uint8Array, vo: number, L: TupleOffsets, netID: number): void {

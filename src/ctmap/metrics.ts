@@ -35,6 +35,14 @@ export function mapPressureGauge(registry: Registry): Gauge<'map_name'> {
   }));
 }
 
+/** What a map reports its pressure to: the gauge on `registry` under the map's label, or nothing. */
+export function pressureSink(registry: Registry | undefined, mapName: string): ((pressure: number) => void) | undefined {
+  if (registry === undefined) return undefined;
+  const gauge = mapPressureGauge(registry);
+  const labels = { map_name: mapPressureLabel(mapName) };
+  return (pressure) => { gauge.set(labels, pressure); };
+}
+
 /** nat_gc_entries{family, direction="ingress"|"egress", status="alive"|"deleted"}, set by the orphan purge. */
 export function natGCEntriesGauge(registry: Registry): Gauge<'family' | 'direction' | 'status'> {
   return shared(registry, NatGCEntriesMetricName, Gauge, () => new Gauge({

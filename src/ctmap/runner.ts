@@ -316,9 +316,10 @@ export class GCRunner implements GCRunnerLike {
   /** Go Run: one pass over every active map; errors are logged, the deleted total returned. */
   run(filter: GCFilter): number {
     let total = 0;
+    const opts = this.#passOpts();
     for (const m of this.opts.ctMaps.activeMaps()) {
       try {
-        const s = m.gc(filter, undefined, undefined, this.#passOpts());
+        const s = m.gc(filter, undefined, undefined, opts);
         total += s.deleted;
         if (s.error !== undefined) log('warn', 'failed to run GC on map', { map: m.name, error: s.error });
       } catch (err) {

@@ -3,7 +3,7 @@
  * tuple in packet orientation, valued by NatEntry4 (40 bytes) or NatEntry6
  * (56), pinned at `<root>/tc/globals/cilium_snat_v{4,6}_external`.
  */
-import type { Registry, Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { PinnedMap } from '../syscall/pinned.js';
 import { MapType } from '../syscall/attr.js';
 import { wrapError } from '../syscall/errors.js';
@@ -16,7 +16,7 @@ import { describe } from '../structs/layout.js';
 import { LimitTableMax } from '../ctmap/names.js';
 import { ctMapFlags } from '../ctmap/types.js';
 import { GetCTCurTime, NewCTTimeToSecConverter, systemClock, type ClockReader, type ClockSource } from '../ctmap/clock.js';
-import { mapPressureGauge, mapPressureLabel } from '../ctmap/metrics.js';
+import { pressureSink } from '../ctmap/metrics.js';
 import { MapNameSnat4Global, MapNameSnat6Global, NATMapEntriesGlobalDefault } from './names.js';
 
 /** Go nat.IPFamily (a bool there): its String() values. */
@@ -59,7 +59,6 @@ export interface NatMapOptions {
 export class NatMap extends PinnedMap {
   readonly family: IPFamily;
   readonly clusterID: number;
-  readonly #gauge: Gauge<'map_name'> | undefined;
 
   constructor(name: string, family: IPFamily, entries: number, opts: NatMapOptions = {}) {
     if (typeof name !== 'string' || name === '') throw new TypeError(`NAT map name must be a non-empty string, got ${describe(name)}`);
@@ -69,10 +68,9 @@ export class NatMap extends PinnedMap {
     super({
       name, type: MapType.LRUHash, keySize: v4 ? SizeofTupleKey4 : SizeofTupleKey6,
       valueSize: v4 ? SizeofNatEntry4 : SizeofNatEntry6, maxEntries: entries, flags: ctMapFlags(),
-    });
+    }, pressureSink(opts.registry, name));
     this.family = family;
     this.clusterID = opts.clusterID ?? 0;
-    this.#gauge = opts.registry === undefined ? undefined : mapPressureGauge(opts.registry);
   }
 
   get isIPv4(): boolean { return this.family === IPv4; }
@@ -136,41 +134,26 @@ export class NatMap extends PinnedMap {
     }, stats);
   }
 
-  #wrongFamily(want: IPFamily): void {
-    if (this.family !== want) throw new Error(`not implemented: wrong ip family: ${this.family}`);
-  }
-
   /** Go DumpBatch4: a batch walk handing raw tuple keys and values; returns the count. */
   dumpBatch4(fn: (key: TupleKey4Global, value: NatEntry4) => void): number {
-    this.#wrongFamily(IPv4);
-    let n = 0;
-    for (const b of this.batches()) {
-      for (let i = 0; i < b.count; i++) {
-        fn(new TupleKey4Global(b.keys.slice(i * b.keySize, (i + 1) * b.keySize)),
-          new NatEntry4(b.values.slice(i * b.valueSize, (i + 1) * b.valueSize)));
-        n++;
-      }
-    }
-    return n;
+    return this.#dumpBatch(IPv4, (k, v) => { fn(new TupleKey4Global(k), new NatEntry4(v)); });
   }
 
   dumpBatch6(fn: (key: TupleKey6Global, value: NatEntry6) => void): number {
-    this.#wrongFamily(IPv6);
+    return this.#dumpBatch(IPv6, (k, v) => { fn(new TupleKey6Global(k), new NatEntry6(v)); });
+  }
+
+  /** The batch walk of DumpBatch4/6: fresh key and value bytes per entry; the wrong family is Go's error. */
+  #dumpBatch(want: IPFamily, each: (key: Uint8Array, value: Uint8Array) => void): number {
+    if (this.family !== want) throw new Error(`not implemented: wrong ip family: ${this.family}`);
     let n = 0;
     for (const b of this.batches()) {
       for (let i = 0; i < b.count; i++) {
-        fn(new TupleKey6Global(b.keys.slice(i * b.keySize, (i + 1) * b.keySize)),
-          new NatEntry6(b.values.slice(i * b.valueSize, (i + 1) * b.valueSize)));
+        each(b.keys.slice(i * b.keySize, (i + 1) * b.keySize), b.values.slice(i * b.valueSize, (i + 1) * b.valueSize));
         n++;
       }
     }
     return n;
-  }
-
-  updatePressureMetricWithSize(size: number): number {
-    const pressure = size / this.maxEntries;
-    this.#gauge?.set({ map_name: mapPressureLabel(this.name) }, pressure);
-    return pressure;
   }
 
   dumpEntriesWithTimeDiff(clockSource?: ClockSource, clock: ClockReader = systemClock): string {

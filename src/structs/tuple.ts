@@ -65,7 +65,8 @@ type TupleLayout = typeof ipv4CtTuple | typeof ipv6CtTuple;
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
-function splitHostPort(s: string, family: Family): [string, number] {
+/** `ip:port` (IPv6: `[ip]:port`; the port may be omitted) into its address text and port. */
+export function splitHostPort(s: string, family: Family): [string, number] {
   if (typeof s !== 'string') throw new TypeError(`expected "ip:port", got ${describe(s)}`);
   let host = s;
   let port = 0;

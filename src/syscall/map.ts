@@ -292,11 +292,7 @@ export class BpfMap {
   }
 
   #inPlace(cmd: number, attr: Uint8Array): boolean {
-    if (attr === this.#attrKV && this.#kvFlags !== 0) {
-      setU32(attr, mapElemAttr.offsetOf.flags, 0);
-      this.#kvFlags = 0;
-    }
-    const ret = this.#call(cmd, attr);
+    const ret = attr === this.#attrKV ? this.#kv(cmd, 0) : this.#call(cmd, attr);
     if (ret === -Errno.ENOENT) return false;
     check(ret, cmd, this.name);
     return true;
@@ -306,9 +302,7 @@ export class BpfMap {
   lookupInto(key: Uint8Array, out: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
     checkBuf('value buffer', out, this.valueBufferSize, this.name);
-    const ret = this.#kv(BpfCmd.BPF_MAP_LOOKUP_ELEM, 0);
-    if (ret === -Errno.ENOENT) return false;
-    check(ret, BpfCmd.BPF_MAP_LOOKUP_ELEM, this.name);
+    if (!this.lookupInPlace()) return false;
     out.set(this.#value);
     return true;
   }
@@ -332,9 +326,7 @@ export class BpfMap {
   lookupAndDelete(key: Uint8Array, out: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
     checkBuf('value buffer', out, this.valueBufferSize, this.name);
-    const ret = this.#kv(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, 0);
-    if (ret === -Errno.ENOENT) return false;
-    check(ret, BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.name);
+    if (!this.lookupAndDeleteInPlace()) return false;
     out.set(this.#value);
     return true;
   }
@@ -342,10 +334,7 @@ export class BpfMap {
   /** Delete `key`; false when it was not there. */
   delete(key: Uint8Array): boolean {
     this.#key.set(checkBuf('key', key, this.keySize, this.name));
-    const ret = this.#call(BpfCmd.BPF_MAP_DELETE_ELEM, this.#attrK);
-    if (ret === -Errno.ENOENT) return false;
-    check(ret, BpfCmd.BPF_MAP_DELETE_ELEM, this.name);
-    return true;
+    return this.deleteInPlace();
   }
 
   /** The key after `key` (or the first key for null); undefined at the end. */

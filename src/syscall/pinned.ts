@@ -14,10 +14,13 @@ export abstract class PinnedMap {
   /** What this map is created with. */
   readonly spec: MapSpec;
   #map: BpfMap | undefined;
+  readonly #onPressure: ((pressure: number) => void) | undefined;
 
-  protected constructor(spec: MapSpec) {
+  /** `onPressure` receives every figure updatePressureMetricWithSize computes (a metrics gauge). */
+  protected constructor(spec: MapSpec, onPressure?: (pressure: number) => void) {
     this.name = spec.name;
     this.spec = spec;
+    this.#onPressure = onPressure;
   }
 
   get keySize(): number { return this.spec.keySize; }
@@ -112,6 +115,16 @@ export abstract class PinnedMap {
   /** The number of entries, walked with the batch iterator. */
   count(opts: BatchOptions = {}): number {
     return this.bpfMap.count(opts);
+  }
+
+  /**
+   * Go UpdatePressureMetricWithSize: `size / max_entries`, also handed to
+   * the pressure gauge when the map has one.
+   */
+  updatePressureMetricWithSize(size: number): number {
+    const pressure = size / this.maxEntries;
+    this.#onPressure?.(pressure);
+    return pressure;
   }
 
   /** Go Map.String(): the map's name. */

@@ -9,7 +9,7 @@
  * machine beyond "SYN seen" and "established".
  */
 import {
-  CtKey4Global, CtKey6Global, NatKey4, NatKey6, TUPLE_F_IN, TUPLE_F_OUT, type CtKey, type NatKey, type Flow,
+  CtKey4Global, CtKey6Global, NatKey4, NatKey6, TUPLE_F_IN, TUPLE_F_OUT, splitHostPort, type CtKey, type NatKey, type Flow,
 } from '../structs/tuple.js';
 import { CtEntry, DSRInternal, SeenNonSyn, NodePort, FromTunnel, ProxyRedirect, FromL7LB, LBLoopback } from '../structs/ctentry.js';
 import { NatEntry4, NatEntry6 } from '../structs/natentry.js';
@@ -113,12 +113,6 @@ export function clampPort(min: number, max: number, v: number): number {
 
 function family(flow: Flow): 4 | 6 {
   return flow.src.startsWith('[') || flow.dst.startsWith('[') || flow.src.includes('::') ? 6 : 4;
-}
-
-function splitEndpoint(s: string): [string, number] {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
-  if (m === null) throw new RangeError(`bad endpoint ${JSON.stringify(s)}`);
-  return [m[1] ?? '', m[2] === undefined ? 0 : Number(m[2])];
 }
 
 /** What the emulator wrote for one connection. */
@@ -232,8 +226,8 @@ export class DatapathEmulator {
     const nat = v4 ? this.maps.nat4 : this.maps.nat6;
     if (nat === undefined) throw new Error(`emulator has no IPv${v4 ? 4 : 6} NAT map`);
     const proto = parseProto(flow.proto);
-    const [S, s] = splitEndpoint(flow.src);
-    const [D, d] = splitEndpoint(flow.dst);
+    const [S, s] = splitHostPort(flow.src, v4 ? 4 : 6);
+    const [D, d] = splitHostPort(flow.dst, v4 ? 4 : 6);
     const icmp = proto === U8proto.ICMP || proto === U8proto.ICMPv6;
     const min = target.minPort ?? (icmp ? 0 : 32768);
     const max = target.maxPort ?? 65535;
@@ -297,10 +291,10 @@ export class DatapathEmulator {
    * tuple with its ports swapped, value = the service) are written.
    */
   dsrBackend(client: string, backend: string, service: string, proto: string | number, opts: CreateOptions = {}): FlowRecord {
-    const [svcAddr, svcPort] = splitEndpoint(service);
     const reply: Flow = { src: backend, dst: client, proto, dir: 'OUT' };
-    const ct = this.createCT(reply, { ...opts, state: { ...opts.state, natAddr: svcAddr, natPort: svcPort, dsrInternal: true } });
     const v4 = family(reply) === 4;
+    const [svcAddr, svcPort] = splitHostPort(service, v4 ? 4 : 6);
+    const ct = this.createCT(reply, { ...opts, state: { ...opts.state, natAddr: svcAddr, natPort: svcPort, dsrInternal: true } });
     const nat = v4 ? this.maps.nat4 : this.maps.nat6;
     if (nat === undefined) return ct;
     const k = new Uint8Array(ct.ctKey.raw.length);
