@@ -1,8 +1,9 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layering } from './eslint/layering.mjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**', 'coverage/**', 'eslint.config.mjs', 'tests/helpers/*.mjs', 'vm/*.mjs'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**', 'coverage/**', 'eslint.config.mjs', 'eslint/**', 'tests/helpers/*.mjs', 'tests/fixtures/**', 'vm/*.mjs', 'reports/**', '.stryker-tmp/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -27,4 +28,6 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  // One-way layering of src/ and no import cycles (eslint/layering.mjs).
+  ...layering('.'),
 );

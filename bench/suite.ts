@@ -13,7 +13,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mountBpffs, unmountBpffs, setMapRoot, BpfMap, MapType, mapPinPath, unpinPath } from '../src/syscall/index.js';
+import { mountBpffs, unmountBpffs, BpfMap, MapType, unpinPath } from '../src/syscall/index.js';
+import { setMapRoot, mapPinPath } from '../src/compat/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..', '..');

@@ -5,11 +5,9 @@
  *
  *   node build/js/bench/tsrun.js OP ROOT N
  */
-import {
-  setMapRoot, newMap, CtMapType, GlobalMaps, InitMapInfo, GCFilter, gcWithFilter, PurgeOrphanNATEntries, CtEntry,
-  CtKey4Global, CtMapRecord, setNATMapEntriesGlobal, type ConntrackMap,
-} from '../src/index.js';
+import { setMapRoot, InitMapInfo, PurgeOrphanNATEntries, CtEntry, CtKey4Global, CtMapRecord, type ConntrackMap } from '../src/index.js';
 import { KEY, CTV, NATV, GC_TIME, makeEntry } from './node.js';
+import { newMap, CtMapType, GlobalMaps, GCFilter, gcWithFilter, setNATMapEntriesGlobal } from '../src/compat/index.js';
 
 const [op = '', root = '', nArg = '0'] = process.argv.slice(2);
 const n = Number(nArg);

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mountBpffs, unmountBpffs, setMapRoot } from './index.js';
+import { mountBpffs, unmountBpffs } from './index.js';
 import { populateDemoNode } from './testing/node.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli', 'main.js');
@@ -36,11 +36,10 @@ function main(): void {
   }
   const root = mkdtempSync(join(tmpdir(), 'ctmap-demo-'));
   mountBpffs(root);
-  setMapRoot(root);
   try {
     say(`1. A private bpffs at ${root}; Cilium's maps pin under ${root}/tc/globals/.`);
     const started = Date.now();
-    const node = populateDemoNode();
+    const node = populateDemoNode({ bpffs: root });
     const { now, evicted } = node;
     node.close();
     // On a machine that booted moments ago the emulator runs a later CT clock; GC is then told the time.

@@ -1,66 +1,48 @@
-// ctmap: the public surface. Explicit named exports only (see ../shared/spec/api.md).
+// ctmap: the front door. Start from the node handle:
+//
+//   import { openNode } from 'ctmap';
+//   using node = openNode({ bpffs: '/sys/fs/bpf' });
+//   for (const { key, entry } of node.ct.tcp4) { … }
+//
+// Advanced parts live in subpath exports: ctmap/syscall (the kernel layer), ctmap/structs (bytes), ctmap/datapath
+// (settings, clocks, metrics), ctmap/nat, ctmap/ctmap, ctmap/gc (the runner), ctmap/testing (the datapath emulator)
+// and ctmap/compat (Go's names over process-wide settings, and every name this root exported in 0.1).
+
+// --- the node handle and its settings
 export {
-  // keys, values, records and their text/JSON forms
-  TupleKey4Global, TupleKey6Global, TupleKey4, TupleKey6, CtKey4Global, CtKey6Global, NatKey4, NatKey6, TupleBase,
-  CtEntry, NatEntry4, NatEntry6, CtMapRecord, NatMapRecord, parseCtMapRecords, parseNatMapRecords, marshalRecords,
-  TUPLE_F_OUT, TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE,
-  RxClosing, TxClosing, Nat64, LBLoopback, SeenNonSyn, NodePort, ProxyRedirect, DSRInternal, FromL7LB, Reserved1,
-  FromTunnel, MaxFlags, SizeofCtEntry, SizeofCtKey4Global, SizeofCtKey6Global, SizeofNatEntry4, SizeofNatEntry6,
-  flagsString, rawCreated,
-  // byte-level building blocks
-  struct, bytes, array, pad, u8, u16, u32, i32, u64, ctEntryLayout, ipv4CtTuple, ipv6CtTuple, ipv4NatEntry, ipv6NatEntry,
-  parseIPv4, parseIPv6, parseAddr, formatIPv4, formatIPv6, formatAddr, protoName, parseProto, swap16, U8proto,
-  AddrParseError, marshalIndent, parseJSON, JsonSyntaxError,
-  type CtKey, type NatKey, type NatEntry, type Flow, type TupleFields, type TupleFieldValues, type CtEntryFields,
-  type CtEntryValues, type NatEntryFields, type NatEntryValues, type Layout, type JsonValue, type JsonObject,
+  openNode, Node, ClusterMaps, CtMapSet, NatMapSet,
+  type NodeOptions, type NodeGCOptions, type NodeGCResult, type MapCount, type CtSetRecord, type NatSetRecord,
+} from './node/index.js';
+export { Settings, type SettingsInit, type CTSizes, type PurgeHook } from './datapath/settings.js';
+export { stderrLogger, silentLogger, type Logger, type LogLevel } from './datapath/log.js';
+export type { ClockSource, ClockReader } from './datapath/clock.js';
+
+// --- maps, records, passes
+export { ConntrackMap, type CtRecord, type CtIterOptions, type GCOptions, type GCMode, type GCEvent, GCStats, NatGCStats } from './ctmap/index.js';
+export type { PurgeOptions, CtCheckStrategy } from './ctmap/index.js';
+export { NatMap, type NatRecord, type NatIterOptions, type NatPairEntry, type IPFamily } from './nat/index.js';
+export { CheckedFilter, type FlowFilter, type Direction } from './structs/filter.js';
+
+// --- keys and values (the kernel bytes, with Go's text and JSON forms)
+export {
+  CtKey4Global, CtKey6Global, NatKey4, NatKey6, TupleKey4Global, TupleKey6Global, CtEntry, NatEntry4, NatEntry6,
+  CtMapRecord, NatMapRecord, parseCtMapRecords, parseNatMapRecords, marshalRecords,
+  TUPLE_F_OUT, TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE, RxClosing, TxClosing, Nat64, LBLoopback, SeenNonSyn, NodePort,
+  ProxyRedirect, DSRInternal, FromL7LB, Reserved1, FromTunnel, MaxFlags, SizeofCtEntry, SizeofCtKey4Global, SizeofCtKey6Global,
+  type CtKey, type NatKey, type NatEntry, type Flow,
 } from './structs/index.js';
+
+// --- errors you can act on, and bpffs helpers
 export {
-  // the kernel: one funnel, generic maps, errors
-  bpf, setBackend, BpfMap, MapType, DumpStats, NewDumpStats, MaxLookupError, dumpReliably, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors, MapFlags, UpdateFlags, BpfCmd, BpfError, Errno, isNotExist, isNotSupported,
-  MapIncompatibleError, NotSupportedError, IterationError, FD, isBpffs, mountBpffs, unmountBpffs, initialChunkSize,
-  ShimNotFoundError,
-  type MapSpec, type MapInfo, type Batch, type BatchOptions, type BatchResult, type BpfBackend, type OpenOrCreateResult,
+  BpfError, Errno, isNotExist, isNotSupported, MapIncompatibleError, MapLoadError, NotSupportedError, IterationError,
+  ShimNotFoundError, mountBpffs, unmountBpffs,
 } from './syscall/index.js';
+
+// --- Go compatibility: the names of ../shared/spec/api.md (Cilium's Go API), over process-wide settings.
+// The rest of Go's surface is in ctmap/compat.
 export {
-  MapNamePrefix, MapNameTCP6, MapNameTCP4, MapNameTCP6Global, MapNameTCP4Global, MapNameAny6, MapNameAny4,
-  MapNameAny6Global, MapNameAny4Global, MaxTime, CTMapEntriesGlobalTCPDefault, CTMapEntriesGlobalAnyDefault,
-  LimitTableMin, LimitTableMax,
-  // CT map types, sizing and cluster IDs
-  CtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeMaxEntries, ctMapTypeKeySize, setCTMapConfig, ctMapConfig,
-  resetCTMapConfig, validateCTMapSizes, ClusterIDDefaultMax, ClusterIDExtendedMax, clusterIDMax, setMaxConnectedClusters,
-  ValidateClusterID,
-  // clock sources
-  ClockSourceModeKtime, ClockSourceModeJiffies, GetCTCurTime, NewCTTimeToSecConverter, systemClock,
-  // maps, dumps, counts
-  ConntrackMap, MapLoadError, newMap, NewGlobalMap, NewGlobalMapSpec, Maps, OpenCTMap, DumpEntriesWithTimeDiff,
-  writeEntriesWithTimeDiff, WithRegistry, WithNetworkID, WithClusterID, CTMaps, newCTMaps, MapPressureMetricName,
-  InitMapInfo, NatGCEntriesMetricName, type GCEvent,
-  // garbage collection
-  GCFilter, NetAddrSet, GCStats, gcWithFilter, GC, Flush, setACT, setGCClockSource, GCRunner, NewGCRunner,
-  NewFakeGCRunner, Observable, SignalQueue, SignalProtoV4, SignalProtoV6, calculateInterval, getInterval,
-  GCIntervalStart, GCIntervalMin, GCIntervalMaxLRU, ConntrackGCRunsMetricName, ConntrackGCEntriesMetricName,
-  type NetAddr, type GCFilterInit, type EmitCTEntryCBFunc, type PurgeHook, type GCMode, type GCPassOptions,
-  type GCRunnerLike, type GCRunnerOptions, type GCConfig, type PassResult, type SchedulerDeps, type Subscription,
-  // per-cluster CT maps
-  ClusterOuterMapName, ClusterOuterMapNameTestOverride, ClusterInnerMapName, PerClusterCTMapKey, PerClusterCTMapVal,
-  PerClusterCTMap, PerClusterCTMaps, NewPerClusterCTMaps, GetClusterCTMaps, CleanupPerClusterCTMaps,
-  // mocks for users' tests
-  CtMockMap, NewCtMockMap, MockMapPath, FakePerClusterCTMaps, NewFakePerClusterCTMaps,
-  type CtMapTypeValue, type CtMapTypeName, type CTMapConfig, type ClockSource, type ClockReader, type CtMap,
-  type DumpCallback, type CountOptions, type MapOption, type MapConfig, type MapPair, type CTMapsConfig,
-  type PerClusterCTMapper,
-} from './ctmap/index.js';
-export {
-  MapNameSnat4Global, MapNameSnat6Global, MapNameSnat4AllocRetries, MapNameSnat6AllocRetries,
-  PerClusterOuterMapNameSnat4, PerClusterOuterMapNameSnat6, SnatCollisionRetries, NATMapEntriesGlobalDefault,
-  // NAT maps, per-cluster NAT maps, the CT→NAT follow-up and the orphan purge
-  NatMap, NewNatMap, GlobalMaps, IPv4, IPv6, setNATMapEntriesGlobal, natMapMaxEntries, NatDumpEntriesWithTimeDiff,
-  writeNatEntriesWithTimeDiff, RetriesMap, RetriesMaps, NatClusterOuterMapName, NatClusterInnerMapName,
-  NatClusterOuterMapNameTestOverride, PerClusterNATMap, PerClusterNATMaps, NewPerClusterNATMaps, GetClusterNATMap,
-  ClusterNATMaps, CleanupPerClusterNATMaps, FakePerClusterNATMaps, DeleteMapping4, DeleteMapping6, DeleteSwappedMapping4,
-  DeleteSwappedMapping6, NatMapNext4, NatMapNext6, egressCTKeyFromEgressNatKey, dsrCTKeyFromEgressNatKey,
-  egressCTKeyFromIngressNatKeyAndVal, PurgeOrphanNATEntries, NatGCStats,
-  type IPFamily, type NatDumpCallback, type NatMapOptions, type PerClusterNATMapper, type PurgeOptions,
-  type CtCheckStrategy,
-} from './nat/index.js';
-export { setLogger, type Logger, type LogLevel } from './log.js';
+  MapNamePrefix, MapNameTCP4Global, MapNameTCP6Global, MapNameAny4Global, MapNameAny6Global, MaxTime,
+  Maps, OpenCTMap, DumpEntriesWithTimeDiff, InitMapInfo, NatMapNext4, NatMapNext6, PurgeOrphanNATEntries, NewPerClusterCTMaps,
+  CleanupPerClusterCTMaps, ClusterOuterMapName, ClusterInnerMapName, ClusterOuterMapNameTestOverride, GetClusterCTMaps,
+  NewFakeGCRunner, setMapRoot,
+} from './compat/index.js';

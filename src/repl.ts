@@ -1,34 +1,38 @@
 /**
  * `make repl`: a Node REPL with the library in scope (also as `ctmap`). As
- * root it also mounts a private bpffs with a populated demo node, so `tcp4`,
- * `any4`, `nat4`, … are real maps to poke at; the bpffs goes when the REPL
- * exits.
+ * root it mounts a private bpffs and opens a populated demo node there, so
+ * `node` is a live node handle to poke at; the bpffs goes when the REPL exits.
  */
 import { start } from 'node:repl';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ctmap from './index.js';
+import * as compat from './compat/index.js';
 import { populateDemoNode } from './testing/node.js';
 
 const say = (s: string): void => { process.stdout.write(`${s}\n`); };
-const context: Record<string, unknown> = { ...ctmap, ctmap };
+const context: Record<string, unknown> = { ...ctmap, ctmap, compat };
 let cleanup = (): void => undefined;
 
 if (process.getuid?.() === 0) {
   const root = mkdtempSync(join(tmpdir(), 'ctmap-repl-'));
   ctmap.mountBpffs(root);
-  ctmap.setMapRoot(root);
-  const node = populateDemoNode();
-  Object.assign(context, { root, node, emu: node.emu, tcp4: node.tcp4, any4: node.any4, tcp6: node.tcp6, any6: node.any6, nat4: node.nat4, nat6: node.nat6 });
+  const demo = populateDemoNode({ bpffs: root });
+  Object.assign(context, { root, node: demo.node, demo, emu: demo.emu });
   cleanup = () => {
-    node.close();
+    demo.close();
     ctmap.unmountBpffs(root);
     rmSync(root, { recursive: true, force: true });
   };
-  say(`ctmap REPL: a demo node is pinned under ${root} (${node.connections} connections).`);
-  say('In scope: tcp4, any4, tcp6, any6, nat4, nat6, emu, node, and the whole library (also as `ctmap`). Try:');
-  say('  tcp4.count()   tcp4.dumpEntriesWithTimeDiff().split("\\n")[0]   gcWithFilter(any4, new GCFilter({ removeExpired: true, time: node.now }))');
+  say(`ctmap REPL: \`node\` is a node handle on a demo node pinned under ${root} (${demo.connections} connections).`);
+  say('Try:');
+  say('  node.count()');
+  say('  [...node.ct.tcp4.entries({ filter: { dport: 443, limit: 3 } })]');
+  say('  for (const { key, entry } of node.ct.any4) { console.log(key, entry); break }');
+  say("  node.gc({ mode: 'fast' })            // every CT map, with the NAT follow-up");
+  say('  await node.gcAsync({ purgeOrphans: true })');
+  say('The rest of the library is in scope (also as `ctmap`); Go\'s names are in `compat`.');
 } else {
   say('ctmap REPL (not root: no maps); the library is in scope, also as `ctmap`. Try:');
   say("  CtKey4Global.fromFlow({ src: '10.0.0.1:40000', dst: '10.0.0.2:80', proto: 'TCP' })");

@@ -1,15 +1,15 @@
 /**
- * What every command needs: the map root, the enabled families, the maps
- * opened (or a clear error naming what was looked for), and Cilium's
- * argument checks. There is no agent to ask, so a family counts as enabled
- * when its TCP CT map is pinned.
+ * What every command needs: the node (its bpffs root and families), the
+ * maps opened (or a clear error naming what was looked for), and Cilium's
+ * argument checks. There is no agent to ask, so the families are those with
+ * any map pinned, narrowed by --ipv4/--ipv6.
  */
-import { existsSync } from 'node:fs';
-import { setMapRoot, mapPinPath, DefaultMapRoot } from '../syscall/bpffs.js';
 import { MapLoadError, isNotExist, BpfError, MapIncompatibleError } from '../syscall/errors.js';
-import type { PinnedMap } from '../syscall/pinned.js';
+import type { PinnedMap } from '../datapath/pinned.js';
+import { DefaultMapRoot } from '../datapath/pins.js';
+import { Settings } from '../datapath/settings.js';
 import { MapNameTCP4Global, MapNameTCP6Global } from '../ctmap/names.js';
-import { ValidateClusterID } from '../ctmap/clusterid.js';
+import { openNode, type Node } from '../node/node.js';
 
 /** An error the CLI reports as `Error: <message>` with exit status 1. */
 export class CliError extends Error {
@@ -34,23 +34,20 @@ export interface Families {
 export function chooseRoot(opts: GlobalOptions): string {
   const root = opts.bpffs ?? process.env.CTMAP_BPFFS ?? DefaultMapRoot;
   if (!root.startsWith('/')) throw new CliError(`--bpffs must be an absolute path, got ${JSON.stringify(root)}`);
-  setMapRoot(root);
   return root;
 }
 
-/** The families whose TCP CT map is pinned, narrowed by --ipv4/--ipv6. */
-export function detectFamilies(opts: GlobalOptions): Families {
+/** The node under the chosen root: the families with any map pinned, narrowed by --ipv4/--ipv6. */
+export function cliNode(opts: GlobalOptions): Node {
+  const settings = new Settings({ bpffs: chooseRoot(opts) });
   const want4 = opts.ipv4 === true || opts.ipv6 !== true;
   const want6 = opts.ipv6 === true || opts.ipv4 !== true;
-  const p4 = mapPinPath(MapNameTCP4Global);
-  const p6 = mapPinPath(MapNameTCP6Global);
-  const has4 = want4 && existsSync(p4);
-  const has6 = want6 && existsSync(p6);
-  if (!has4 && !has6) {
-    const looked = [...(want4 ? [p4] : []), ...(want6 ? [p6] : [])];
+  const node = openNode({ settings, ...(want4 ? {} : { ipv4: false }), ...(want6 ? {} : { ipv6: false }) });
+  if (!node.ipv4 && !node.ipv6) {
+    const looked = [...(want4 ? [settings.pinPath(MapNameTCP4Global)] : []), ...(want6 ? [settings.pinPath(MapNameTCP6Global)] : [])];
     throw new CliError(`no CT map pinned: looked for ${looked.join(' and ')} (is Cilium running, and is --bpffs the right bpffs?)`);
   }
-  return { ipv4: has4, ipv6: has6 };
+  return node;
 }
 
 /** Explain an open failure the way a person can act on it. */
@@ -79,7 +76,7 @@ export function openAll<M extends PinnedMap>(maps: readonly M[]): M[] {
 }
 
 /** Cilium's parsing of a `cluster <id>` argument (cilium-dbg bpf ct list). */
-export function parseClusterID(args: readonly string[]): number {
+export function parseClusterID(args: readonly string[], settings: Settings = new Settings()): number {
   const [sel, id] = args;
   if (sel !== 'cluster') throw new CliError(`Invalid argument: unknown type ${sel ?? ''}`);
   if (id === undefined) throw new CliError('Invalid argument: missing clusterID');
@@ -88,7 +85,7 @@ export function parseClusterID(args: readonly string[]): number {
   }
   const n = Number(id);
   try {
-    ValidateClusterID(n);
+    settings.validateClusterID(n);
   } catch (err) {
     throw new CliError(`Invalid argument: invalid clusterID: ${(err as Error).message}`, err);
   }
@@ -96,8 +93,8 @@ export function parseClusterID(args: readonly string[]): number {
 }
 
 /** The `global | cluster <id>` selector: undefined for global. */
-export function parseSelector(args: readonly string[]): number | undefined {
+export function parseSelector(args: readonly string[], settings?: Settings): number | undefined {
   if (args.length === 0 || (args.length === 1 && args[0] === 'global')) return undefined;
   if (args[0] === 'global') throw new CliError(`Invalid argument: unexpected ${args.slice(1).join(' ')}`);
-  return parseClusterID(args);
+  return parseClusterID(args, settings);
 }

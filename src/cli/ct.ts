@@ -7,16 +7,13 @@
 import { CtKey4Global, CtKey6Global } from '../structs/tuple.js';
 import { CtEntry } from '../structs/ctentry.js';
 import { CtMapRecord } from '../structs/records.js';
-import { Maps, type ConntrackMap } from '../ctmap/ctmap.js';
-import { GetClusterCTMaps } from '../ctmap/percluster.js';
-import { remainingSecondsFormatter, type ClockSource } from '../ctmap/clock.js';
-import { GCFilter, GC, gcWithFilter, type GCMode, type GCStats } from '../ctmap/gc.js';
-import { InitMapInfo } from '../ctmap/mapinfo.js';
+import type { ConntrackMap } from '../ctmap/ctmap.js';
+import { remainingSecondsFormatter, type ClockSource } from '../datapath/clock.js';
+import type { GCMode, GCStats } from '../ctmap/gc.js';
 import { ctLine } from '../ctmap/text.js';
-import { NatMapNext4, NatMapNext6 } from '../nat/follow.js';
-import { GlobalMaps, type NatMap } from '../nat/natmap.js';
-import { PurgeOrphanNATEntries, type NatGCStats } from '../nat/orphans.js';
-import { CliError, detectFamilies, openAll, parseSelector, type Families, type GlobalOptions } from './context.js';
+import type { NatGCStats } from '../ctmap/orphans.js';
+import type { Node } from '../node/node.js';
+import { CliError, cliNode, openAll, parseSelector, type GlobalOptions } from './context.js';
 import { JsonArrayWriter, Progress, SyncWriter } from './output.js';
 
 export interface ListOptions {
@@ -27,11 +24,11 @@ export interface ListOptions {
 }
 
 /** The CT maps a selector names, opened (all or none). */
-function ctMapsFor(args: readonly string[], g: GlobalOptions): { maps: ConntrackMap[]; families: Families } {
+function ctMapsFor(args: readonly string[], g: GlobalOptions): { maps: ConntrackMap[]; node: Node } {
   const cluster = parseSelector(args);
-  const families = detectFamilies(g);
-  const maps = cluster === undefined ? Maps(families.ipv4, families.ipv6) : GetClusterCTMaps(cluster, families.ipv4, families.ipv6);
-  return { maps: openAll(maps), families };
+  const node = cliNode(g);
+  const maps = cluster === undefined ? node.ct.maps() : node.cluster(cluster).ct.maps();
+  return { maps: openAll(maps), node };
 }
 
 /** cilium-dbg's clock-source flags: ktime unless jiffies is asked for (there is no agent to ask). */
@@ -61,7 +58,7 @@ function totalFor(maps: readonly ConntrackMap[], progress: boolean): number | un
 export function ctList(args: readonly string[], o: ListOptions, g: GlobalOptions): void {
   const format = checkOutput(o);
   const cs = clockSourceFromFlags(o);
-  const { maps } = ctMapsFor(args, g);
+  const { maps, node } = ctMapsFor(args, g);
   const out = new SyncWriter();
   const progress = new Progress('ct list', totalFor(maps, process.stderr.isTTY));
   let done = 0;
@@ -96,47 +93,27 @@ export function ctList(args: readonly string[], o: ListOptions, g: GlobalOptions
   } finally {
     progress.done();
     out.flush();
-    for (const m of maps) m.close();
+    node.close();
   }
 }
 
-/** The global NAT maps of the enabled families that are pinned (absent ones count as none, as in cilium-dbg). */
-function openNatMaps(f: Families): { nat4: NatMap | undefined; nat6: NatMap | undefined; close(): void } {
-  const { v4, v6 } = GlobalMaps(f.ipv4, f.ipv6);
-  const tryOpen = (m: NatMap | undefined): NatMap | undefined => {
-    if (m === undefined) return undefined;
-    try {
-      m.open();
-      return m;
-    } catch {
-      return undefined;
-    }
-  };
-  const nat4 = tryOpen(v4);
-  const nat6 = tryOpen(v6);
-  return { nat4, nat6, close: () => { nat4?.close(); nat6?.close(); } };
-}
-
 export function ctFlush(args: readonly string[], g: GlobalOptions): void {
-  const { maps, families } = ctMapsFor(args, g);
-  const nat = openNatMaps(families);
-  InitMapInfo(nat.nat4, nat.nat6);
+  const { maps, node } = ctMapsFor(args, g);
   const out = new SyncWriter();
   try {
     for (const m of maps) {
-      const n = m.flush(NatMapNext4, NatMapNext6);
-      out.write(`Flushed ${n} entries from ${m.path()}\n`);
+      const s = m.flush();
+      out.write(`Flushed ${s.deleted} entries from ${m.path()}\n`);
     }
   } finally {
     out.flush();
-    nat.close();
-    for (const m of maps) m.close();
+    node.close();
   }
 }
 
 export function ctCount(args: readonly string[], g: GlobalOptions): void {
   if (args.length > 0) throw new CliError(`Invalid argument: ${args.join(' ')}`);
-  const { maps } = ctMapsFor([], g);
+  const { maps, node } = ctMapsFor([], g);
   const out = new SyncWriter();
   try {
     for (const m of maps) {
@@ -145,7 +122,7 @@ export function ctCount(args: readonly string[], g: GlobalOptions): void {
     }
   } finally {
     out.flush();
-    for (const m of maps) m.close();
+    node.close();
   }
 }
 
@@ -175,30 +152,26 @@ export function ctGC(args: readonly string[], o: GCOptions, g: GlobalOptions): v
     if (!/^\d+$/.test(o.time) || Number(o.time) > 0xffffffff) throw new CliError(`invalid --time ${JSON.stringify(o.time)} (a CT time: 0…4294967295)`);
     time = Number(o.time);
   }
-  const { maps, families } = ctMapsFor([], g);
-  const nat = openNatMaps(families);
-  InitMapInfo(nat.nat4, nat.nat6);
+  const { maps, node } = ctMapsFor([], g);
   const out = new SyncWriter();
   try {
     for (const cm of maps) {
       const progress = new Progress(`gc ${cm.name}`, process.stderr.isTTY ? cm.count() : undefined);
-      const opts = { mode, natFollowUp: true, onProgress: (n: number) => { progress.update(n); } };
-      const s = time === undefined ? GC(cm, new GCFilter({ removeExpired: true }), opts) : gcWithFilter(cm, new GCFilter({ removeExpired: true, time }), opts);
+      const s = cm.gc({ mode, ...(time === undefined ? {} : { time }), onProgress: (n: number) => { progress.update(n); } });
       progress.done();
       out.write(gcLine(s));
     }
     if (o.purgeOrphans === true) {
-      for (let i = 0; i + 1 < maps.length; i += 2) {
-        const tcp = maps[i] as ConntrackMap;
-        const n = PurgeOrphanNATEntries(tcp, maps[i + 1] as ConntrackMap);
-        const name = tcp.isIPv4 ? nat.nat4?.name : nat.nat6?.name;
-        out.write(n === undefined ? `${tcp.isIPv4 ? 'ipv4' : 'ipv6'}: no NAT map pinned, nothing to purge\n` : natLine(n, name ?? ''));
+      for (const n of node.purgeOrphans({ clusters: false })) {
+        const nat = n.family === 'ipv4' ? node.nat.v4 : node.nat.v6;
+        out.write(natLine(n, nat.name));
+      }
+      for (const fam of [...(node.ipv4 ? ['ipv4'] : []), ...(node.ipv6 ? ['ipv6'] : [])]) {
+        if (!(fam === 'ipv4' ? node.nat.v4 : node.nat.v6).pinned()) out.write(`${fam}: no NAT map pinned, nothing to purge\n`);
       }
     }
   } finally {
     out.flush();
-    nat.close();
-    InitMapInfo(undefined, undefined);
-    for (const m of maps) m.close();
+    node.close();
   }
 }

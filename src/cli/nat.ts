@@ -6,23 +6,24 @@
 import { NatKey4, NatKey6 } from '../structs/tuple.js';
 import { NatEntry4, NatEntry6 } from '../structs/natentry.js';
 import { NatMapRecord } from '../structs/records.js';
-import { GlobalMaps, IPv4, writeNatEntriesWithTimeDiff, type NatMap } from '../nat/natmap.js';
-import { ClusterNATMaps } from '../nat/percluster.js';
-import { CliError, detectFamilies, openAll, parseClusterID, type GlobalOptions } from './context.js';
+import { IPv4, writeNatEntriesWithTimeDiff, type NatMap } from '../nat/natmap.js';
+import type { Node } from '../node/node.js';
+import { CliError, cliNode, openAll, parseClusterID, type GlobalOptions } from './context.js';
 import { JsonArrayWriter, SyncWriter } from './output.js';
 
-function natMapsFor(args: readonly string[], g: GlobalOptions): NatMap[] {
-  const families = detectFamilies(g);
-  let maps: { v4: NatMap | undefined; v6: NatMap | undefined };
-  if (args.length === 0) maps = GlobalMaps(families.ipv4, families.ipv6);
-  else if (args[0] === 'cluster') maps = ClusterNATMaps(parseClusterID(args), families.ipv4, families.ipv6);
+function natMapsFor(args: readonly string[], g: GlobalOptions): { maps: NatMap[]; node: Node } {
+  let cluster: number | undefined;
+  if (args.length === 0) cluster = undefined;
+  else if (args[0] === 'cluster') cluster = parseClusterID(args);
   else throw new CliError('Invalid argument');
-  return openAll([maps.v4, maps.v6].filter((m): m is NatMap => m !== undefined));
+  const node = cliNode(g);
+  const maps = cluster === undefined ? node.nat.maps() : node.cluster(cluster).nat.maps();
+  return { maps: openAll(maps), node };
 }
 
 export function natList(args: readonly string[], o: { readonly output?: string }, g: GlobalOptions): void {
   if (o.output !== undefined && o.output !== 'json') throw new CliError(`unsupported output format ${JSON.stringify(o.output)} (use -o json)`);
-  const maps = natMapsFor(args, g);
+  const { maps, node } = natMapsFor(args, g);
   const out = new SyncWriter();
   try {
     if (o.output === 'json') {
@@ -46,19 +47,19 @@ export function natList(args: readonly string[], o: { readonly output?: string }
     }
   } finally {
     out.flush();
-    for (const m of maps) m.close();
+    node.close();
   }
 }
 
 export function natFlush(args: readonly string[], g: GlobalOptions): void {
   if (args.length > 0) throw new CliError(`Invalid argument: ${args.join(' ')}`);
-  const maps = natMapsFor([], g);
+  const { maps, node } = natMapsFor([], g);
   const out = new SyncWriter();
   try {
     for (const m of maps) out.write(`Flushed ${m.flush()} entries from ${m.path()}\n`);
   } finally {
     out.flush();
-    for (const m of maps) m.close();
+    node.close();
   }
 }
 

@@ -1,12 +1,14 @@
 /**
- * Garbage collection of one CT map (ctmap.md §10–12): the filter, the
- * per-entry decision, the pass over the batch iterator, flush, GC events and
- * the NAT follow-up.
+ * Garbage collection of one CT map (ctmap.md §10–12): the per-entry
+ * decision, the pass over the batch iterator, GC events and the NAT
+ * follow-up.
  *
  * Decisions are made straight from the batch buffers (a lifetime and two
  * addresses at fixed offsets): no object per entry unless someone asked to
- * see it (an emit callback, an event observer). Memory is one batch plus the
- * keys doomed in it.
+ * see it (a kept-entry callback, an event observer). Memory is one batch
+ * plus the keys doomed in it. A pass is a `Pass` fed one batch at a time,
+ * so the synchronous driver and the async one (which yields to the event
+ * loop between batches) make exactly the same decisions.
  *
  * Two delete strategies (Cilium's open problems cilium/cilium#36981, #46298):
  * - **safe** (default): right before deleting a doomed entry it is read
@@ -22,171 +24,130 @@
  *   at it, so it is counted as `skipped` and the rest still go. Entries
  *   refreshed between the batch read and the delete are lost, as in Cilium.
  *
- * Go serialises passes on one map type with a mutex; here a pass is
- * synchronous JavaScript, so passes in one process cannot interleave.
+ * Go serialises passes on one map type with a mutex. A synchronous pass
+ * cannot interleave with another in the same process; async passes on the
+ * same map may (each decides from its own batch reads; safe mode re-reads).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import type { BpfMap } from '../syscall/map.js';
-import { BpfError, isNotSupported } from '../syscall/errors.js';
-import { BatchError } from '../syscall/iterate.js';
-import { KeyList, KeySet } from '../structs/keyset.js';
-import { CtEntry, ctEntryLayout, DSRInternal } from '../structs/ctentry.js';
-import { CtKey4Global, CtKey6Global, TUPLE_F_OUT, TUPLE_F_SERVICE } from '../structs/tuple.js';
-import { getU16, getU32, getU64, setU32 } from '../structs/layout.js';
-import { formatAddr, parseAddr } from '../structs/inet.js';
-import { describe } from '../structs/layout.js';
-import { log } from '../log.js';
-import { reverseNatKey, swappedAddrsKey, swappedPortsKey, tuple4, tuple6, type TupleOffsets } from '../nat/keys.js';
+import { BatchError, type Batch, type BatchOptions } from '../syscall/iterate.js';
+import { KeyList } from '../structs/keyset.js';
+import { CtEntry, ctEntryLayout } from '../structs/ctentry.js';
+import { TUPLE_F_SERVICE } from '../structs/tuple.js';
+import { getU16, getU32, getU64 } from '../structs/bytes.js';
+import { formatAddr } from '../structs/inet.js';
+import { describe } from '../structs/describe.js';
+import { compileFilter, checkFilter, matchAll, type FilterInput, type Matcher } from '../structs/filter.js';
+import type { Settings, PurgeHook } from '../datapath/settings.js';
+import { gcMetrics } from '../datapath/metrics.js';
+import { tuple4, tuple6, type TupleOffsets } from '../nat/keys.js';
 import type { NatMap } from '../nat/natmap.js';
-import { natMapFor } from './mapinfo.js';
-import { gcMetrics } from './metrics.js';
-import { GetCTCurTime, clockSourceFromOptions, type ClockSource } from './clock.js';
+import { GCFilter, NetAddrSet, type EmitCTEntryCBFunc, type NetAddr } from './gcfilter.js';
+import { NatFollowUp } from './natfollow.js';
 import type { GCEvent } from './gcevent.js';
-import type { ConntrackMap } from './ctmap.js';
-
-/** Go NetAddr: an address with the network it belongs to; equal only when both match. */
-export interface NetAddr {
-  readonly addr: string;
-  readonly netID: number;
-}
-
-/** A set of NetAddr matched against raw key bytes without building strings. */
-export class NetAddrSet {
-  // Probe layout: 1 length byte (4|16, so v4 never equals v4-mapped v6), 16 address bytes, u32 netID.
-  static readonly probeSize = 21;
-  readonly #set = new KeySet(NetAddrSet.probeSize, 16);
-  readonly #items: NetAddr[] = [];
-
-  constructor(items: Iterable<NetAddr | string> = []) {
-    for (const it of items) this.add(it);
-  }
-
-  add(item: NetAddr | string): void {
-    const na: NetAddr = typeof item === 'string' ? { addr: item, netID: 0 } : item;
-    if (typeof na !== 'object' || typeof na.addr !== 'string') throw new TypeError(`MatchIPs: expected an address or {addr, netID}, got ${describe(item)}`);
-    if (!Number.isInteger(na.netID) || na.netID < 0 || na.netID > 0xffffffff) throw new TypeError(`MatchIPs: netID must be a u32, got ${describe(na.netID)}`);
-    const a = parseAddr(na.addr);
-    const probe = NetAddrSet.probe(a, 0, a.length, na.netID, new Uint8Array(NetAddrSet.probeSize));
-    if (!this.#set.has(probe)) this.#items.push({ addr: formatAddr(a), netID: na.netID });
-    this.#set.add(probe, 0);
-  }
-
-  static probe(src: Uint8Array, off: number, len: number, netID: number, out: Uint8Array): Uint8Array {
-    out.fill(0);
-    out[0] = len;
-    out.set(src.subarray(off, off + len), 1);
-    setU32(out, 17, netID);
-    return out;
-  }
-
-  /** Whether the address at src[off…off+len) in network `netID` is in the set. */
-  hasBytes(src: Uint8Array, off: number, len: number, netID: number, scratch: Uint8Array): boolean {
-    return this.#set.has(NetAddrSet.probe(src, off, len, netID, scratch));
-  }
-
-  get size(): number { return this.#items.length; }
-  [Symbol.iterator](): Iterator<NetAddr> { return this.#items[Symbol.iterator](); }
-}
-
-/** Go EmitCTEntryCBFunc, with NetAddr endpoints (addresses swapped back to the flow's view). */
-export type EmitCTEntryCBFunc = (srcIP: NetAddr, dstIP: NetAddr, srcPort: number, dstPort: number, nextHdr: number,
-  flags: number, entry: CtEntry) => void;
-
-export interface GCFilterInit {
-  readonly removeExpired?: boolean;
-  readonly time?: number;
-  readonly matchIPs?: Iterable<NetAddr | string>;
-  readonly emitCTEntryCB?: EmitCTEntryCBFunc;
-}
-
-/** Go GCFilter. */
-export class GCFilter {
-  removeExpired: boolean;
-  /** Entries with lifetime < time are expired (strictly less: lifetime == time survives). */
-  time: number;
-  readonly matchIPs: NetAddrSet | undefined;
-  readonly emitCTEntryCB: EmitCTEntryCBFunc | undefined;
-
-  constructor(init: GCFilterInit = {}) {
-    const time = init.time ?? 0;
-    if (!Number.isInteger(time) || time < 0 || time > 0xffffffff) throw new RangeError(`GCFilter.time must be a u32, got ${describe(time)}`);
-    if (init.emitCTEntryCB !== undefined && typeof init.emitCTEntryCB !== 'function') throw new TypeError('GCFilter.emitCTEntryCB must be a function');
-    this.removeExpired = init.removeExpired ?? false;
-    this.time = time;
-    const set = init.matchIPs === undefined ? undefined : init.matchIPs instanceof NetAddrSet ? init.matchIPs : new NetAddrSet(init.matchIPs);
-    this.matchIPs = set !== undefined && set.size > 0 ? set : undefined;
-    this.emitCTEntryCB = init.emitCTEntryCB;
-  }
-}
-
-/** Go PurgeHook (the ACT: active connection tracking counts failed service connections). */
-export interface PurgeHook {
-  countFailed4(revNAT: number, backendID: number): void;
-  countFailed6(revNAT: number, backendID: number): void;
-}
-
-let ACT: PurgeHook | undefined;
-
-/** Install (or with undefined remove) the package-level ACT hook. */
-export function setACT(hook: PurgeHook | undefined): void {
-  ACT = hook;
-}
+import { ctRecord4, ctRecord6, type CtRecord } from './record.js';
 
 export type GCMode = 'safe' | 'fast';
 
-let clockSource: ClockSource = clockSourceFromOptions();
-
-/** The agent's clock source for GC "now" (Go GetClockSourceFromOptions): ktime unless set to jiffies. */
-export function setGCClockSource(cs: ClockSource): void {
-  if (cs.mode !== 'ktime' && cs.mode !== 'jiffies') throw new RangeError(`invalid clocksource: ${cs.mode}`);
-  clockSource = cs;
-}
-
-export function gcClockSource(): ClockSource {
-  return clockSource;
-}
-
-export interface GCPassOptions {
-  readonly next4?: ((ev: GCEvent) => void) | undefined;
-  readonly next6?: ((ev: GCEvent) => void) | undefined;
+/** One GC pass, as JavaScript callers ask for it (`map.gc(options)`, `node.gc(options)`). */
+export interface GCOptions {
+  /** Remove entries whose lifetime is below `time` (default true). */
+  readonly removeExpired?: boolean;
+  /** The CT time expiry is judged at (default: now, on the settings' clock). */
+  readonly time?: number;
+  /** Remove entries with either address in this set (Go's MatchIPs): addresses, or `{ addr, netID }`. */
+  readonly matchIPs?: Iterable<string | NetAddr>;
+  /** Only entries this filter matches are considered; the rest are kept. `filter.limit` caps the removals. */
+  readonly filter?: FilterInput;
+  /** Remove every entry in scope, expired or not (what `ct delete` does). */
+  readonly all?: boolean;
+  /** Decide and report — events, stats, NAT entries found — but delete nothing. */
+  readonly dryRun?: boolean;
   readonly mode?: GCMode;
-  /** Delete the NAT mappings of removed egress entries in the pass itself (reverse keys batched). */
+  /** Delete the NAT mappings of removed egress entries in the pass itself (default true). */
   readonly natFollowUp?: boolean;
-  /** Record Cilium's GC metrics here. */
-  readonly registry?: Registry | undefined;
+  /** Each removed entry (copies), after its NAT follow-up; in a dry run, each entry that would go. */
+  readonly onRemoved?: (ev: GCEvent) => void;
+  /** Each kept entry (copies). */
+  readonly onKept?: (r: CtRecord) => void;
+  readonly signal?: AbortSignal;
+  /** After each batch: entries seen so far. */
+  readonly onProgress?: (seen: number) => void;
   /** Batch chunk override (tests). */
   readonly chunk?: number;
-  /** Called after each batch with the entries seen so far. */
-  readonly onProgress?: (seen: number) => void;
-  readonly signal?: AbortSignal;
 }
 
-/** What one pass did (Go gcStats, plus `deferred` and the NAT follow-up counts). */
+/** What the pass needs from a CT map (ConntrackMap implements it). */
+export interface GCTarget {
+  readonly name: string;
+  readonly isIPv4: boolean;
+  readonly isTCP: boolean;
+  readonly networkID: number;
+  readonly settings: Settings;
+  readonly bpfMap: BpfMap;
+  /** The NAT map GC follows up on for this pass, and what to do with it afterwards. */
+  natLease(): NatMapLease;
+}
+
+/** A NAT map to use for one pass, and what to do with it afterwards. */
+export interface NatMapLease {
+  readonly natMap: NatMap | undefined;
+  /** Closes a per-cluster NAT map opened for the pass; nothing for the global one. */
+  release(): void;
+}
+
+/** A pass fully resolved: what the engine runs. Built from GCOptions or from Go's GCFilter. */
+export interface GCPlan {
+  readonly removeExpired: boolean;
+  readonly time: number;
+  readonly matchIPs: NetAddrSet | undefined;
+  readonly scope: Matcher;
+  readonly limit: number;
+  readonly all: boolean;
+  readonly dryRun: boolean;
+  readonly mode: GCMode;
+  readonly natFollowUp: boolean;
+  readonly next: ((ev: GCEvent) => void) | undefined;
+  readonly onKept: ((r: CtRecord) => void) | undefined;
+  /** Go's EmitCTEntryCB for kept entries. */
+  readonly emit: EmitCTEntryCBFunc | undefined;
+  readonly act: PurgeHook | undefined;
+  readonly registry: Registry | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly chunk: number | undefined;
+  readonly onProgress: ((seen: number) => void) | undefined;
+}
+
+/** What one pass did (Go gcStats, plus `skipped`, `deferred`, the NAT follow-up and the dry-run mark). */
 export class GCStats {
   readonly map: string;
   readonly family: 'ipv4' | 'ipv6';
   readonly protocol: 'TCP' | 'non-TCP';
   readonly mode: GCMode;
   readonly maxEntries: number;
+  readonly dryRun: boolean;
+  /** Entries removed (in a dry run: that would be removed). */
   deleted = 0;
   aliveEntries = 0;
   /** Doomed entries that were already gone (LRU eviction, a concurrent delete). */
   skipped = 0;
   /** Safe mode: doomed entries the datapath refreshed between the batch read and the delete; left alone. */
   deferred = 0;
-  /** NAT entries removed by the in-pass follow-up. */
+  /** NAT entries removed by the in-pass follow-up (in a dry run: found, that would be removed). */
   natDeleted = 0;
   completed = false;
   error: Error | undefined;
   started = new Date();
   finished: Date | undefined;
 
-  constructor(m: ConntrackMap, mode: GCMode, maxEntries: number) {
+  constructor(m: { readonly name: string; readonly isIPv4: boolean; readonly isTCP: boolean }, mode: GCMode, maxEntries: number, dryRun = false) {
     this.map = m.name;
     this.family = m.isIPv4 ? 'ipv4' : 'ipv6';
     this.protocol = m.isTCP ? 'TCP' : 'non-TCP';
     this.mode = mode;
     this.maxEntries = maxEntries;
+    this.dryRun = dryRun;
   }
 
   /** Milliseconds the pass took. */
@@ -196,241 +157,357 @@ export class GCStats {
 
   toJSON(): Record<string, unknown> {
     return {
-      map: this.map, family: this.family, protocol: this.protocol, mode: this.mode, deleted: this.deleted,
+      map: this.map, family: this.family, protocol: this.protocol, mode: this.mode, dryRun: this.dryRun, deleted: this.deleted,
       alive: this.aliveEntries, skipped: this.skipped, deferred: this.deferred, natDeleted: this.natDeleted,
       completed: this.completed, error: this.error?.message ?? null, durationMs: this.duration(),
     };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `GCStats(${this.map} ${this.mode}: deleted=${this.deleted} alive=${this.aliveEntries} skipped=${this.skipped} `
+    return `GCStats(${this.map} ${this.mode}${this.dryRun ? ' dry-run' : ''}: deleted=${this.deleted} alive=${this.aliveEntries} skipped=${this.skipped} `
       + `deferred=${this.deferred}${this.natDeleted > 0 ? ` natDeleted=${this.natDeleted}` : ''}${this.error === undefined ? '' : ` error=${JSON.stringify(this.error.message)}`})`;
   }
 }
 
-const O = ctEntryLayout.offsetOf;
+function checkMode(mode: unknown): GCMode {
+  if (mode !== 'safe' && mode !== 'fast') throw new RangeError(`gc: mode must be "safe" or "fast", got ${describe(mode)}`);
+  return mode;
+}
 
-/** The NAT follow-up done inside the pass: NatMapNext's outcome with the fewest syscalls. */
-class NatFollowUp {
-  readonly #nat: NatMap;
-  readonly #bm: BpfMap;
-  readonly #L: TupleOffsets;
-  readonly #rkey: Uint8Array;
-  readonly #pending: KeyList;
-  #lookupAndDelete = true;
-  deleted = 0;
+function optional<T>(v: T | undefined, what: string, kind: 'function' | 'boolean'): T | undefined {
+  if (v !== undefined && typeof v !== kind) throw new TypeError(`gc: ${what} must be a ${kind}, got ${describe(v)}`);
+  return v;
+}
 
-  constructor(nat: NatMap, L: TupleOffsets) {
-    this.#nat = nat;
-    this.#bm = nat.bpfMap;
-    this.#L = L;
-    this.#rkey = new Uint8Array(L.size);
-    this.#pending = new KeyList(L.size, 64);
-  }
+/** Check JavaScript GC options and resolve them for `m` (the time defaults to now on its settings' clock). */
+export function planFromOptions(m: GCTarget, o: GCOptions): GCPlan {
+  if (typeof (o as unknown) !== 'object' || (o as unknown) === null) throw new TypeError(`gc: options must be an object, got ${describe(o)}`);
+  const known = ['removeExpired', 'time', 'matchIPs', 'filter', 'all', 'dryRun', 'mode', 'natFollowUp', 'onRemoved', 'onKept', 'signal', 'onProgress', 'chunk'];
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new TypeError(`gc: unknown option "${k}"`);
+  const removeExpired = optional(o.removeExpired, 'removeExpired', 'boolean') ?? true;
+  const time = o.time ?? (removeExpired ? m.settings.nowCT() : 0);
+  if (!Number.isInteger(time) || time < 0 || time > 0xffffffff) throw new RangeError(`gc: time must be a u32 CT time, got ${describe(time)}`);
+  const matchIPs = o.matchIPs === undefined ? undefined : o.matchIPs instanceof NetAddrSet ? o.matchIPs : new NetAddrSet(o.matchIPs);
+  const filter = o.filter === undefined ? undefined : checkFilter(o.filter);
+  return {
+    removeExpired, time, matchIPs: matchIPs !== undefined && matchIPs.size > 0 ? matchIPs : undefined,
+    scope: compileFilter(filter, 'ct', m.isIPv4 ? 4 : 6), limit: filter?.limit ?? Infinity,
+    all: optional(o.all, 'all', 'boolean') ?? false, dryRun: optional(o.dryRun, 'dryRun', 'boolean') ?? false,
+    mode: checkMode(o.mode ?? 'safe'), natFollowUp: optional(o.natFollowUp, 'natFollowUp', 'boolean') ?? true,
+    next: optional(o.onRemoved, 'onRemoved', 'function'), onKept: optional(o.onKept, 'onKept', 'function'), emit: undefined,
+    act: m.settings.act, registry: m.settings.registry, signal: o.signal, chunk: o.chunk,
+    onProgress: optional(o.onProgress, 'onProgress', 'function'),
+  };
+}
 
-  /**
-   * The NAT deletes for a removed CT entry: the SNAT entry at once (its value names the reverse
-   * key), the reverse or DSR key queued for the batch delete at the end of the CT batch.
-   */
-  follow(ct: Uint8Array, ko: number, entryFlags: number): void {
-    const L = this.#L;
-    if (ct[ko + L.flags] !== TUPLE_F_OUT) return;
-    const key = this.#bm.scratchKey;
-    if ((entryFlags & DSRInternal) !== 0) {
-      swappedPortsKey(L, ct, ko, key, 0);
-      this.#pending.push(key, 0);
-      return;
-    }
-    swappedAddrsKey(L, ct, ko, key, 0);
-    if (!this.#takeValue()) return;
-    this.deleted++;
-    reverseNatKey(L, key, 0, this.#bm.scratchValue, 0, this.#rkey, 0);
-    this.#pending.push(this.#rkey, 0);
-  }
+/** The plan everything else defaults to (Go's doGC with a filter built elsewhere). */
+export function basePlan(m: GCTarget): GCPlan {
+  return {
+    removeExpired: false, time: 0, matchIPs: undefined, scope: matchAll, limit: Infinity, all: false, dryRun: false,
+    mode: 'safe', natFollowUp: false, next: undefined, onKept: undefined, emit: undefined, act: m.settings.act,
+    registry: m.settings.registry, signal: undefined, chunk: undefined, onProgress: undefined,
+  };
+}
 
-  // The SNAT entry and its value in one syscall where the kernel can (5.14+), else lookup + delete.
-  #takeValue(): boolean {
-    const bm = this.#bm;
-    try {
-      if (this.#lookupAndDelete) return bm.lookupAndDeleteInPlace();
-    } catch (err) {
-      if (!isNotSupported(err) && !BpfError.is(err, 'EINVAL')) return false;
-      this.#lookupAndDelete = false;
-    }
-    try {
-      if (!bm.lookupInPlace()) return false;
-      bm.deleteInPlace();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  flush(): void {
-    if (this.#pending.count === 0) return;
-    try {
-      this.deleted += this.#bm.deleteBatch(this.#pending.bytes, this.#pending.count).done;
-    } catch (err) {
-      log('warn', 'NAT follow-up batch delete failed', { map: this.#nat.name, error: err });
-    }
-    this.#pending.clear();
-  }
+/** What a pass for Go's GCFilter may add: the event sinks by family and the pass settings. */
+export interface FilterPassOptions {
+  readonly next4?: ((ev: GCEvent) => void) | undefined;
+  readonly next6?: ((ev: GCEvent) => void) | undefined;
+  readonly mode?: GCMode | undefined;
+  /** Delete the NAT mappings of removed egress entries in the pass itself (default false: Go leaves that to observers). */
+  readonly natFollowUp?: boolean | undefined;
+  /** Record Cilium's GC metrics here (default: the settings' registry). */
+  readonly registry?: Registry | undefined;
+  readonly chunk?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((seen: number) => void) | undefined;
 }
 
 /**
- * Run one pass over `m` with the filter exactly as given (Go doGC); what
- * tests call with explicit times. Returns the pass's stats; an iteration
- * error is in `stats.error` (the pass still counts as completed, as in Go).
+ * Go Map.GC's first step: an expiring filter's time becomes "now" on the
+ * settings' clock (it mutates the caller's filter, as Go's does). A clock
+ * error gives 0, so nothing counts as expired.
  */
-export function gcWithFilter(m: ConntrackMap, filter: GCFilter, opts: GCPassOptions = {}): GCStats {
-  if (!(filter instanceof GCFilter)) throw new TypeError(`gc: filter must be a GCFilter, got ${describe(filter)}`);
-  const mode: unknown = opts.mode ?? 'safe';
-  if (mode !== 'safe' && mode !== 'fast') throw new RangeError(`gc: mode must be "safe" or "fast", got ${describe(mode)}`);
-  const bm = m.bpfMap;
-  const stats = new GCStats(m, mode, bm.maxEntries);
-  const lease = natMapFor(m);
+export function setFilterNow(m: GCTarget, f: GCFilter): void {
+  if (!f.removeExpired) return;
+  let now = 0;
   try {
-    pass(m, bm, filter, opts, mode, stats, lease.natMap);
-  } finally {
-    lease.release();
-    stats.finished = new Date();
-    if (opts.registry !== undefined) recordMetrics(opts.registry, stats);
+    now = m.settings.nowCT();
+  } catch (err) {
+    m.settings.logger('warn', 'Unable to read the CT clock; nothing counts as expired', { error: err });
   }
-  return stats;
+  f.time = now;
 }
 
-function pass(m: ConntrackMap, bm: BpfMap, filter: GCFilter, opts: GCPassOptions, mode: GCMode, stats: GCStats, natMap: NatMap | undefined): void {
-  const v4 = m.isIPv4;
-  const L = v4 ? tuple4 : tuple6;
-  const ks = L.size;
-  const next = v4 ? opts.next4 : opts.next6;
-  const act = ACT;
-  const removeExpired = filter.removeExpired;
-  const time = filter.time;
-  const match = filter.matchIPs;
-  const emit = filter.emitCTEntryCB;
-  const netID = m.networkID;
-  const probe = new Uint8Array(NetAddrSet.probeSize);
-  const follow = opts.natFollowUp === true && natMap !== undefined ? new NatFollowUp(natMap, L) : undefined;
-  const fast = mode === 'fast';
-  const doomed = new KeyList(ks, 256);
-  const doomedAt: number[] = [];
-  const fresh = bm.scratchValue;
-  const keyBuf = bm.scratchKey;
+/** The plan of a pass with Go's GCFilter exactly as given (Go doGC). */
+export function filterPlan(m: GCTarget, f: GCFilter, o: FilterPassOptions = {}): GCPlan {
+  if (!(f instanceof GCFilter)) throw new TypeError(`gc: filter must be a GCFilter, got ${describe(f)}`);
+  return {
+    ...basePlan(m), removeExpired: f.removeExpired, time: f.time, matchIPs: f.matchIPs, emit: f.emitCTEntryCB,
+    mode: checkMode(o.mode ?? 'safe'), natFollowUp: o.natFollowUp ?? false, next: m.isIPv4 ? o.next4 : o.next6,
+    registry: 'registry' in o ? o.registry : m.settings.registry, chunk: o.chunk, signal: o.signal, onProgress: o.onProgress,
+  };
+}
 
-  const doomedBy = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number): boolean => {
-    if (removeExpired && getU32(values, vo + O.lifetime) < time) return true;
+const O = ctEntryLayout.offsetOf;
+
+/** One pass over one map, fed a batch at a time. */
+class Pass {
+  readonly stats: GCStats;
+  readonly #m: GCTarget;
+  readonly #bm: BpfMap;
+  readonly #p: GCPlan;
+  readonly #L: TupleOffsets;
+  readonly #v4: boolean;
+  readonly #probe = new Uint8Array(NetAddrSet.probeSize);
+  readonly #follow: NatFollowUp | undefined;
+  readonly #natMap: NatMap | undefined;
+  readonly #doomed: KeyList;
+  readonly #doomedAt: number[] = [];
+  #left: number;
+  #seen = 0;
+
+  constructor(m: GCTarget, bm: BpfMap, p: GCPlan, natMap: NatMap | undefined) {
+    this.#m = m;
+    this.#bm = bm;
+    this.#p = p;
+    this.#v4 = m.isIPv4;
+    this.#L = this.#v4 ? tuple4 : tuple6;
+    this.#natMap = natMap;
+    this.#follow = p.natFollowUp && natMap !== undefined ? new NatFollowUp(natMap, this.#L, p.dryRun, m.settings.logger) : undefined;
+    this.#doomed = new KeyList(this.#L.size, 256);
+    this.#left = p.limit;
+    this.stats = new GCStats(m, p.mode, bm.maxEntries, p.dryRun);
+  }
+
+  /** Go doFiltering (§10.2), within the scope: delete this entry? */
+  #doomedBy(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): boolean {
+    const p = this.#p;
+    if (p.all) return true;
+    if (p.removeExpired && getU32(values, vo + O.lifetime) < p.time) return true;
+    const match = p.matchIPs;
     if (match !== undefined) {
+      const L = this.#L;
       // Key addresses are reversed (#5848): DestAddr is the flow's source.
-      if (match.hasBytes(keys, ko + L.daddr, L.addrLen, netID, probe) || match.hasBytes(keys, ko + L.saddr, L.addrLen, netID, probe)) return true;
+      const net = this.#m.networkID;
+      if (match.hasBytes(keys, ko + L.daddr, L.addrLen, net, this.#probe) || match.hasBytes(keys, ko + L.saddr, L.addrLen, net, this.#probe)) return true;
     }
     return false;
-  };
+  }
 
-  /** The removed entry's aftermath: ACT, the event, the NAT follow-up. */
-  const removed = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void => {
-    stats.deleted++;
+  #kept(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void {
+    this.stats.aliveEntries++;
+    const p = this.#p;
+    if (p.emit !== undefined) emitEntry(p.emit, keys, ko, values, vo, this.#L, this.#m.networkID);
+    if (p.onKept !== undefined) p.onKept(this.#record(keys, ko, values, vo));
+  }
+
+  #record(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): CtRecord {
+    return (this.#v4 ? ctRecord4 : ctRecord6)(keys, ko, values, vo);
+  }
+
+  /** The removed entry's aftermath: ACT, the NAT follow-up, the event. */
+  #removed(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void {
+    const p = this.#p;
+    this.stats.deleted++;
     // Everything is read from the buffers before any user code (the ACT hook, observers) runs: in safe
     // mode they are the map's scratch, which a hook calling back into the same map would overwrite.
-    const flags = keys[ko + L.flags];
-    const service = flags === TUPLE_F_SERVICE && act !== undefined;
+    const act = p.dryRun ? undefined : p.act;
+    const service = keys[ko + this.#L.flags] === TUPLE_F_SERVICE && act !== undefined;
     const revNAT = service ? getU16(values, vo + O.rev_nat_index) : 0;
     const backendID = service ? Number(getU64(values, vo + O.union0 + 8) & 0xffffffffn) : 0;
     let event: GCEvent | undefined;
-    if (next !== undefined) {
-      const kb = keys.slice(ko, ko + ks);
-      event = { key: v4 ? new CtKey4Global(kb) : new CtKey6Global(kb), entry: new CtEntry(values.slice(vo, vo + ctEntryLayout.size)), natMap };
+    if (p.next !== undefined) {
+      const r = this.#record(keys, ko, values, vo);
+      event = { key: r.key, entry: r.entry, natMap: this.#natMap };
     }
-    // The reverse and DSR keys are batched per CT batch in both modes: they belong to entries
-    // already gone, so no race is widened.
-    follow?.follow(keys, ko, getU16(values, vo + O.flags));
+    this.#follow?.follow(keys, ko, getU16(values, vo + O.flags));
     if (service) {
-      if (v4) act.countFailed4(revNAT, backendID);
+      if (this.#v4) act.countFailed4(revNAT, backendID);
       else act.countFailed6(revNAT, backendID);
     }
-    if (event !== undefined) next?.(event);
-  };
+    if (event !== undefined) p.next?.(event);
+  }
 
-  let seen = 0;
+  /** Decide and act on one batch. */
+  batch(b: Batch): void {
+    this.slice(b, 0, b.count);
+    this.endBatch(b);
+  }
+
+  /** Decide entries [from, to) of a batch (safe mode deletes as it goes; fast mode queues). */
+  slice(b: Batch, from: number, to: number): void {
+    const { keys, values, valueSize } = b;
+    const ks = this.#L.size;
+    const p = this.#p;
+    const fast = p.mode === 'fast';
+    for (let i = from; i < to; i++) {
+      const ko = i * ks;
+      const vo = i * valueSize;
+      if (this.#left <= 0 || !p.scope(keys, ko, values, vo) || !this.#doomedBy(keys, ko, values, vo)) {
+        this.#kept(keys, ko, values, vo);
+        continue;
+      }
+      this.#left--;
+      if (p.dryRun) {
+        this.#removed(keys, ko, values, vo);
+      } else if (fast) {
+        this.#doomed.push(keys, ko);
+        this.#doomedAt.push(i);
+      } else {
+        this.#safeDelete(keys, ko, values, vo);
+      }
+    }
+  }
+
+  /** The end of a batch: fast mode's batched delete, the queued NAT keys, progress. */
+  endBatch(b: Batch): void {
+    if (this.#p.mode === 'fast' && this.#doomed.count > 0) this.#fastDelete(b);
+    this.#follow?.flush();
+    this.#seen += b.count;
+    this.#p.onProgress?.(this.#seen);
+  }
+
+  // Safe: read it again right before deleting it (in the map's own scratch: no copies).
+  #safeDelete(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void {
+    const bm = this.#bm;
+    const keyBuf = bm.scratchKey;
+    const fresh = bm.scratchValue;
+    const ks = this.#L.size;
+    const log = this.#m.settings.logger;
+    for (let j = 0; j < ks; j++) keyBuf[j] = keys[ko + j] ?? 0;
+    let present: boolean;
+    try {
+      present = bm.lookupInPlace();
+    } catch (err) {
+      log('warn', 'Unable to re-read CT entry before deleting it', { map: this.#m.name, error: err });
+      return;
+    }
+    if (!present) {
+      this.stats.skipped++;
+      return;
+    }
+    if (getU32(fresh, O.lifetime) !== getU32(values, vo + O.lifetime) && !this.#doomedBy(keyBuf, 0, fresh, 0)) {
+      this.stats.deferred++;
+      return;
+    }
+    let gone: boolean;
+    try {
+      gone = bm.deleteInPlace();
+    } catch (err) {
+      log('warn', 'Unable to delete CT entry', { map: this.#m.name, error: err });
+      return;
+    }
+    if (!gone) {
+      this.stats.skipped++;
+      return;
+    }
+    this.#removed(keyBuf, 0, fresh, 0);
+  }
+
+  // Fast: the batch's doomed keys in one DELETE_BATCH; vanished keys are skipped, the rest go.
+  #fastDelete(b: Batch): void {
+    const { keys, values, valueSize } = b;
+    const ks = this.#L.size;
+    const missing = new Set<number>();
+    const at = this.#doomedAt;
+    let applied = at.length;
+    try {
+      this.#bm.deleteBatch(this.#doomed.bytes, this.#doomed.count, (j) => { missing.add(j); });
+    } catch (err) {
+      // The kernel stopped on something other than a vanished key: what it did before that still counts.
+      if (!(err instanceof BatchError)) throw err;
+      applied = err.processed;
+      this.#m.settings.logger('warn', 'Unable to delete CT entries', { map: this.#m.name, error: err });
+    }
+    for (let j = 0; j < applied; j++) {
+      if (missing.has(j)) {
+        this.stats.skipped++;
+        continue;
+      }
+      const i = at[j] ?? 0;
+      this.#removed(keys, i * ks, values, i * valueSize);
+    }
+    this.#doomed.clear();
+    at.length = 0;
+  }
+
+  /** Go marks the pass completed even when the iterator ended with an error. */
+  finish(err: unknown): void {
+    if (err !== undefined) this.stats.error = err instanceof Error ? err : new Error(describe(err));
+    this.stats.completed = true;
+    if (this.#follow !== undefined) this.stats.natDeleted = this.#follow.deleted;
+  }
+}
+
+function walkOptions(p: GCPlan): BatchOptions {
+  return { ...(p.chunk === undefined ? {} : { chunk: p.chunk }), ...(p.signal === undefined ? {} : { signal: p.signal }) };
+}
+
+function begin(m: GCTarget, p: GCPlan): { pass: Pass; bm: BpfMap; lease: NatMapLease } {
+  const bm = m.bpfMap;
+  const lease = m.natLease();
   try {
-    const walk = { ...(opts.chunk === undefined ? {} : { chunk: opts.chunk }), ...(opts.signal === undefined ? {} : { signal: opts.signal }) };
-    for (const b of bm.batches(walk)) {
-      const { keys, values, valueSize, count } = b;
-      for (let i = 0; i < count; i++) {
-        const ko = i * ks;
-        const vo = i * valueSize;
-        if (!doomedBy(keys, ko, values, vo)) {
-          stats.aliveEntries++;
-          if (emit !== undefined) emitEntry(emit, keys, ko, values, vo, L, netID);
-          continue;
+    return { pass: new Pass(m, bm, p, lease.natMap), bm, lease };
+  } catch (err) {
+    lease.release();
+    throw err;
+  }
+}
+
+function end(m: GCTarget, p: GCPlan, pass: Pass, lease: NatMapLease): GCStats {
+  lease.release();
+  const s = pass.stats;
+  s.finished = new Date();
+  if (p.registry !== undefined && !p.dryRun) recordMetrics(p.registry, s, m.settings);
+  return s;
+}
+
+/**
+ * Run one pass over `m`. Returns the pass's stats; an iteration error is in
+ * `stats.error` (the pass still counts as completed, as in Go).
+ */
+export function runGC(m: GCTarget, p: GCPlan): GCStats {
+  const { pass, bm, lease } = begin(m, p);
+  let error: unknown;
+  try {
+    for (const b of bm.batches(walkOptions(p))) pass.batch(b);
+  } catch (err) {
+    error = err;
+  }
+  pass.finish(error);
+  return end(m, p, pass, lease);
+}
+
+// The async pass works through a batch in slices and gives the event loop a turn whenever this much time has
+// gone by, so a timer waits a few milliseconds at most whatever the batch size and the delete mode.
+const SLICE = 128;
+const TURN_MS = 4;
+
+/** runGC, yielding to the event loop every few milliseconds; `signal` aborts between batches (in stats.error). */
+export async function runGCAsync(m: GCTarget, p: GCPlan): Promise<GCStats> {
+  const { pass, bm, lease } = begin(m, p);
+  let error: unknown;
+  let turn = performance.now();
+  try {
+    for (const b of bm.batches(walkOptions(p))) {
+      // The batch's buffers stay valid across these awaits: the iterator reuses them only when asked for the next.
+      for (let from = 0; from < b.count; from += SLICE) {
+        pass.slice(b, from, Math.min(b.count, from + SLICE));
+        if (performance.now() - turn >= TURN_MS) {
+          await nextTurn();
+          turn = performance.now();
         }
-        if (fast) {
-          doomed.push(keys, ko);
-          doomedAt.push(i);
-          continue;
-        }
-        // Safe: read it again right before deleting it (in the map's own scratch: no copies).
-        for (let j = 0; j < ks; j++) keyBuf[j] = keys[ko + j] ?? 0;
-        let present: boolean;
-        try {
-          present = bm.lookupInPlace();
-        } catch (err) {
-          log('warn', 'Unable to re-read CT entry before deleting it', { map: m.name, error: err });
-          continue;
-        }
-        if (!present) {
-          stats.skipped++;
-          continue;
-        }
-        if (getU32(fresh, O.lifetime) !== getU32(values, vo + O.lifetime) && !doomedBy(keys, ko, fresh, 0)) {
-          stats.deferred++;
-          continue;
-        }
-        let gone: boolean;
-        try {
-          gone = bm.deleteInPlace();
-        } catch (err) {
-          log('warn', 'Unable to delete CT entry', { map: m.name, error: err });
-          continue;
-        }
-        if (!gone) {
-          stats.skipped++;
-          continue;
-        }
-        removed(keyBuf, 0, fresh, 0);
       }
-      if (fast && doomed.count > 0) {
-        const missing = new Set<number>();
-        let applied = doomedAt.length;
-        try {
-          bm.deleteBatch(doomed.bytes, doomed.count, (j) => { missing.add(j); });
-        } catch (err) {
-          // The kernel stopped on something other than a vanished key: what it did before that still counts.
-          if (!(err instanceof BatchError)) throw err;
-          applied = err.processed;
-          log('warn', 'Unable to delete CT entries', { map: m.name, error: err });
-        }
-        for (let j = 0; j < applied; j++) {
-          if (missing.has(j)) {
-            stats.skipped++;
-            continue;
-          }
-          const i = doomedAt[j] ?? 0;
-          removed(keys, i * ks, values, i * valueSize);
-        }
-        doomed.clear();
-        doomedAt.length = 0;
-      }
-      follow?.flush();
-      seen += count;
-      opts.onProgress?.(seen);
+      pass.endBatch(b);
+      await nextTurn();
+      turn = performance.now();
     }
   } catch (err) {
-    stats.error = err instanceof Error ? err : new Error(String(err));
+    error = err;
   }
-  // Go marks the pass completed even when the iterator ended with an error.
-  stats.completed = true;
-  if (follow !== undefined) stats.natDeleted = follow.deleted;
+  pass.finish(error);
+  return end(m, p, pass, lease);
 }
 
 function emitEntry(emit: EmitCTEntryCBFunc, keys: Uint8Array, ko: number, values: Uint8Array, vo: number, L: TupleOffsets, netID: number): void {
@@ -441,7 +518,7 @@ function emitEntry(emit: EmitCTEntryCBFunc, keys: Uint8Array, ko: number, values
     new CtEntry(values.slice(vo, vo + ctEntryLayout.size)));
 }
 
-function recordMetrics(registry: Registry, s: GCStats): void {
+function recordMetrics(registry: Registry, s: GCStats, settings: Settings): void {
   const mt = gcMetrics(registry);
   const status = s.completed ? 'completed' : 'uncompleted';
   const labels = { family: s.family, protocol: s.protocol };
@@ -450,34 +527,9 @@ function recordMetrics(registry: Registry, s: GCStats): void {
     mt.entries.set({ ...labels, status: 'alive' }, s.aliveEntries);
     mt.entries.set({ ...labels, status: 'deleted' }, s.deleted);
   } else {
-    log('warn', 'Garbage collection CT map failed to finish', { map: s.map });
+    settings.logger('warn', 'Garbage collection CT map failed to finish', { map: s.map });
   }
   mt.runs.inc({ ...labels, status });
   mt.duration.observe({ ...labels, status }, s.duration() / 1000);
   mt.keyFallbacks.inc(labels, 0);
-}
-
-/**
- * Go Map.GC: with removeExpired the filter's time is first set to "now" from
- * the GC clock source (a clock error gives 0: nothing counts as expired).
- */
-export function GC(m: ConntrackMap, filter: GCFilter, opts: GCPassOptions = {}): GCStats {
-  if (filter.removeExpired) {
-    let now = 0;
-    try {
-      now = Number(BigInt.asUintN(32, GetCTCurTime(clockSource)));
-    } catch (err) {
-      log('warn', 'Unable to read the CT clock; nothing counts as expired', { error: err });
-    }
-    filter.time = now;
-  }
-  return gcWithFilter(m, filter, opts);
-}
-
-/**
- * Go Flush: a pass with {removeExpired, time: MaxTime}; an entry whose
- * lifetime is exactly 0xFFFFFFFF survives. Returns the number deleted.
- */
-export function Flush(m: ConntrackMap, opts: GCPassOptions = {}): number {
-  return gcWithFilter(m, new GCFilter({ removeExpired: true, time: 0xffffffff }), opts).deleted;
 }

@@ -15,9 +15,4 @@ export const MapNameAny4Global = `${MapNameAny4}global`;
 /** The last possible GCFilter time (math.MaxUint32). */
 export const MaxTime = 0xffffffff;
 
-/** Default sizes: 2 << 18 for TCP, 2 << 17 for the others. */
-export const CTMapEntriesGlobalTCPDefault = 2 << 18;
-export const CTMapEntriesGlobalAnyDefault = 2 << 17;
-/** The agent's accepted range for CT table sizes. */
-export const LimitTableMin = 1024;
-export const LimitTableMax = 16777216;
+export { CTMapEntriesGlobalTCPDefault, CTMapEntriesGlobalAnyDefault, LimitTableMin, LimitTableMax } from '../datapath/sizes.js';

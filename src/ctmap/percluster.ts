@@ -7,37 +7,34 @@
  * failure with the type's name and join them: no early stop, no rollback.
  */
 import type { MapSpec } from '../syscall/map.js';
-import { OuterMap, checkNamePrefix, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
+import { OuterMap, forEachJoined } from '../syscall/outer.js';
 import { MapType } from '../syscall/attr.js';
 import { joinErrors } from '../syscall/errors.js';
-import { getU32, setU32 } from '../structs/layout.js';
+import { getU32, setU32 } from '../structs/bytes.js';
 import { SizeofCtEntry } from '../structs/ctentry.js';
-import { ConntrackMap, newMap, WithClusterID, type MapPair } from './ctmap.js';
-import {
-  CtMapType, ctMapFlags, ctMapTypeKeySize, ctMapTypeMaxEntries, ctMapTypeName, type CtMapTypeValue,
-} from './types.js';
-import { ValidateClusterID, clusterIDMax } from './clusterid.js';
+import type { Settings } from '../datapath/settings.js';
+import { unpinOuterAndInner } from '../datapath/clusters.js';
+import { ConntrackMap, type MapPair } from './ctmap.js';
+import { ctMapTypeKeySize, ctMapTypeMaxEntries, ctMapTypeName, ctMapTypesFor, type CtMapTypeValue } from './types.js';
 
 const outerBase = 'cilium_per_cluster_ct_';
-let outerOverride: string | undefined;
 
-/** Go ClusterOuterMapName: `cilium_per_cluster_ct_<tcp4|any4|tcp6|any6>` (or the test override). */
-export function ClusterOuterMapName(type: number): string {
+/** Go ClusterOuterMapName: `cilium_per_cluster_ct_<tcp4|any4|tcp6|any6>` (or `<prefix>_…` under the settings' test override). */
+export function clusterOuterMapName(settings: Settings, type: number): string {
   const name = outerBase + ctMapTypeName(type);
-  return outerOverride === undefined ? name : `${outerOverride}_${name}`;
-}
-
-/**
- * Go ClusterOuterMapNameTestOverride: every outer name becomes
- * `<prefix>_cilium_per_cluster_ct_<type>`; undefined restores the default.
- */
-export function ClusterOuterMapNameTestOverride(prefix: string | undefined): void {
-  outerOverride = checkNamePrefix(prefix);
+  const prefix = settings.outerMapPrefix.ct;
+  return prefix === undefined ? name : `${prefix}_${name}`;
 }
 
 /** Go ClusterInnerMapName: `<outer name>_<cluster id>`. */
-export function ClusterInnerMapName(type: number, clusterID: number): string {
-  return `${ClusterOuterMapName(type)}_${clusterID}`;
+export function clusterInnerMapName(settings: Settings, type: number, clusterID: number): string {
+  return `${clusterOuterMapName(settings, type)}_${clusterID}`;
+}
+
+/** The inner CT map object of one cluster and type (not opened, maybe absent). */
+export function clusterCtMap(settings: Settings, type: CtMapTypeValue, clusterID: number): ConntrackMap {
+  settings.validateClusterID(clusterID);
+  return new ConntrackMap(settings, clusterInnerMapName(settings, type, clusterID), type, { clusterID });
 }
 
 /** The outer map's key: a cluster ID (u32). */
@@ -57,25 +54,28 @@ export class PerClusterCTMapVal {
 }
 
 /** The template every inner map of a type must match (the kernel checks it on each slot update). */
-function innerSpec(type: CtMapTypeValue): MapSpec {
+function innerSpec(settings: Settings, type: CtMapTypeValue): MapSpec {
   return {
     name: '', type: MapType.LRUHash, keySize: ctMapTypeKeySize(type), valueSize: SizeofCtEntry,
-    maxEntries: ctMapTypeMaxEntries(type), flags: ctMapFlags(),
+    maxEntries: ctMapTypeMaxEntries(settings, type), flags: settings.mapFlags(),
   };
 }
 
 /** One outer ARRAY_OF_MAPS of a CT map type (Go PerClusterCTMap), max entries ClusterIDMax + 1. */
 export class PerClusterCTMap extends OuterMap {
   readonly mapType: CtMapTypeValue;
+  readonly settings: Settings;
 
-  constructor(type: CtMapTypeValue) {
-    super(ClusterOuterMapName(type), clusterIDMax() + 1, innerSpec(type));
+  constructor(settings: Settings, type: CtMapTypeValue) {
+    const name = clusterOuterMapName(settings, type);
+    super(name, settings.clusterIDMax + 1, innerSpec(settings, type), settings.pinPath(name), () => settings.kernel);
     this.mapType = type;
+    this.settings = settings;
   }
 
   /** The inner CT map object for `clusterID` (not opened). */
   innerMap(clusterID: number): ConntrackMap {
-    return newMap(ClusterInnerMapName(this.mapType, clusterID), this.mapType, WithClusterID(clusterID));
+    return clusterCtMap(this.settings, this.mapType, clusterID);
   }
 
   /** Create (or reuse) and pin the inner map, then point outer[clusterID] at it. */
@@ -98,25 +98,20 @@ export interface PerClusterCTMapper {
   getAllClusterCTMaps(): MapPair[];
 }
 
-function typesFor(ipv4: boolean, ipv6: boolean): CtMapTypeValue[] {
-  const out: CtMapTypeValue[] = [];
-  if (ipv4) out.push(CtMapType.IPv4TCPGlobal, CtMapType.IPv4AnyGlobal);
-  if (ipv6) out.push(CtMapType.IPv6TCPGlobal, CtMapType.IPv6AnyGlobal);
-  return out;
-}
-
 /** The per-cluster CT maps manager (Go perClusterCTMaps). */
 export class PerClusterCTMaps implements PerClusterCTMapper {
+  readonly settings: Settings;
   readonly ipv4: boolean;
   readonly ipv6: boolean;
   /** Outer maps in the order tcp4, any4, tcp6, any6 (present families only). */
   readonly outer: readonly PerClusterCTMap[];
   readonly #clusterIDs = new Set<number>();
 
-  constructor(ipv4: boolean, ipv6: boolean) {
+  constructor(settings: Settings, ipv4: boolean, ipv6: boolean) {
+    this.settings = settings;
     this.ipv4 = ipv4;
     this.ipv6 = ipv6;
-    this.outer = typesFor(ipv4, ipv6).map((t) => new PerClusterCTMap(t));
+    this.outer = ctMapTypesFor(ipv4, ipv6).map((t) => new PerClusterCTMap(settings, t));
   }
 
   #forEach(fn: (m: PerClusterCTMap) => void): void {
@@ -129,14 +124,14 @@ export class PerClusterCTMaps implements PerClusterCTMapper {
 
   /** Idempotent. The ID is remembered even if a creation fails, as in Cilium. */
   createClusterCTMaps(clusterID: number): void {
-    ValidateClusterID(clusterID);
+    this.settings.validateClusterID(clusterID);
     this.#clusterIDs.add(clusterID);
     this.#forEach((m) => { m.createClusterCTMap(clusterID); });
   }
 
   /** Idempotent. */
   deleteClusterCTMaps(clusterID: number): void {
-    ValidateClusterID(clusterID);
+    this.settings.validateClusterID(clusterID);
     this.#clusterIDs.delete(clusterID);
     this.#forEach((m) => { m.deleteClusterCTMap(clusterID); });
   }
@@ -163,24 +158,19 @@ export class PerClusterCTMaps implements PerClusterCTMapper {
   }
 }
 
-/** Go NewPerClusterCTMaps. */
-export function NewPerClusterCTMaps(ipv4: boolean, ipv6: boolean): PerClusterCTMaps {
-  return new PerClusterCTMaps(ipv4, ipv6);
-}
-
-/** Go GetClusterCTMaps: the inner maps of one cluster (tcp4, any4, tcp6, any6), unopened and maybe absent. */
-export function GetClusterCTMaps(clusterID: number, ipv4: boolean, ipv6: boolean): ConntrackMap[] {
-  ValidateClusterID(clusterID);
-  return typesFor(ipv4, ipv6).map((t) => newMap(ClusterInnerMapName(t, clusterID), t, WithClusterID(clusterID)));
+/** The inner maps of one cluster (tcp4, any4, tcp6, any6), unopened and maybe absent. */
+export function clusterCtMaps(settings: Settings, clusterID: number, ipv4: boolean, ipv6: boolean): ConntrackMap[] {
+  settings.validateClusterID(clusterID);
+  return ctMapTypesFor(ipv4, ipv6).map((t) => clusterCtMap(settings, t, clusterID));
 }
 
 /**
  * Go CleanupPerClusterCTMaps: unpin every inner map (IDs 1…ClusterIDMax)
  * and the outer map of the requested families; absent pins are fine.
  */
-export function CleanupPerClusterCTMaps(ipv4: boolean, ipv6: boolean): void {
+export function cleanupPerClusterCTMaps(settings: Settings, ipv4: boolean, ipv6: boolean): void {
   const errs: Error[] = [];
-  for (const t of typesFor(ipv4, ipv6)) unpinOuterAndInner(ClusterOuterMapName(t), clusterIDMax(), errs);
+  for (const t of ctMapTypesFor(ipv4, ipv6)) unpinOuterAndInner(settings, clusterOuterMapName(settings, t), errs);
   const joined = joinErrors(errs);
   if (joined !== undefined) throw joined;
 }

@@ -8,7 +8,7 @@
 import { ipv4CtTuple, ipv6CtTuple, TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE } from '../structs/tuple.js';
 import { ctEntryLayout, flagsString, hexPad } from '../structs/ctentry.js';
 import { formatIPv4, formatIPv6, protoName } from '../structs/inet.js';
-import { getU16, getU32 } from '../structs/layout.js';
+import { getU16, getU32 } from '../structs/bytes.js';
 
 const O = ctEntryLayout.offsetOf;
 const hex2: string[] = Array.from({ length: 256 }, (_, v) => hexPad(v, 2));

@@ -1,17 +1,13 @@
 /**
- * The four global CT map types (Go's unexported `mapType` enum) and the
- * sizing rules the agent applies to them. The ordinals are Cilium's: GC and
- * the per-cluster maps index by them, and `String()` of anything else is
- * `Unknown (n)` while the other accessors refuse it.
+ * The four global CT map types (Go's unexported `mapType` enum). The
+ * ordinals are Cilium's: GC and the per-cluster maps index by them, and
+ * `String()` of anything else is `Unknown (n)` while the other accessors
+ * refuse it. Sizes come from the caller's Settings (`ctMapTypeMaxEntries`).
  */
-import { MapFlags } from '../syscall/attr.js';
-import { possibleCPUs } from '../syscall/cpus.js';
 import { SizeofCtKey4Global, SizeofCtKey6Global, CtKey4Global, CtKey6Global, type CtKey } from '../structs/tuple.js';
 import { CtEntry } from '../structs/ctentry.js';
-import {
-  CTMapEntriesGlobalAnyDefault, CTMapEntriesGlobalTCPDefault, LimitTableMax, LimitTableMin,
-  MapNameAny4Global, MapNameAny6Global, MapNameTCP4Global, MapNameTCP6Global,
-} from './names.js';
+import type { Settings } from '../datapath/settings.js';
+import { MapNameAny4Global, MapNameAny6Global, MapNameTCP4Global, MapNameTCP6Global } from './names.js';
 
 export const CtMapType = {
   IPv4TCPGlobal: 0,
@@ -79,77 +75,15 @@ export function ctMapTypeFor(cfg: { readonly ipv6: boolean; readonly tcp: boolea
   return cfg.tcp ? CtMapType.IPv4TCPGlobal : CtMapType.IPv4AnyGlobal;
 }
 
-// ---------------------------------------------------------------------------
-// Sizing: the agent's option.Config.CTMapEntriesGlobal{TCP,Any} and the
-// distributed-LRU memory flag, taken as configuration with Go's defaults.
-
-export interface CTMapConfig {
-  /** --bpf-ct-global-tcp-max; 0 means CTMapEntriesGlobalTCPDefault. */
-  readonly ctMapEntriesGlobalTCP: number;
-  /** --bpf-ct-global-any-max; 0 means CTMapEntriesGlobalAnyDefault. */
-  readonly ctMapEntriesGlobalAny: number;
-  /**
-   * --bpf-distributed-lru: maps get BPF_F_NO_COMMON_LRU and their sizes are
-   * rounded up to a multiple of the possible CPUs (capped below LimitTableMax).
-   */
-  readonly distributedLRU: boolean;
+/** Go `maxEntries()` under `settings`: the configured size, or the default when it is 0. */
+export function ctMapTypeMaxEntries(settings: Settings, t: number): number {
+  return settings.ctMaxEntries(ctMapTypeIsTCP(t));
 }
 
-const defaultConfig: CTMapConfig = { ctMapEntriesGlobalTCP: 0, ctMapEntriesGlobalAny: 0, distributedLRU: false };
-let config: CTMapConfig = defaultConfig;
-
-/** The agent's start-up check of the two CT table sizes (Go's error texts). */
-export function validateCTMapSizes(tcp: number, any: number): void {
-  for (const v of [tcp, any]) {
-    if (!Number.isSafeInteger(v)) throw new TypeError(`CT table sizes must be integers, got ${tcp}/${any}`);
-  }
-  if (tcp < LimitTableMin || any < LimitTableMin) {
-    throw new RangeError(`specified CT tables values ${tcp}/${any} must be greater or equal to ${LimitTableMin}`);
-  }
-  if (tcp > LimitTableMax || any > LimitTableMax) {
-    throw new RangeError(`specified CT tables values ${tcp}/${any} must not exceed maximum ${LimitTableMax}`);
-  }
-}
-
-/**
- * Set the sizing configuration (unset fields keep their current values).
- * Validated like the agent does: the effective sizes must lie in
- * LimitTableMin…LimitTableMax; nothing changes on error.
- */
-export function setCTMapConfig(c: Partial<CTMapConfig>): CTMapConfig {
-  const next: CTMapConfig = { ...config, ...c };
-  if (typeof next.distributedLRU !== 'boolean') throw new TypeError('distributedLRU must be a boolean');
-  validateCTMapSizes(next.ctMapEntriesGlobalTCP || CTMapEntriesGlobalTCPDefault,
-    next.ctMapEntriesGlobalAny || CTMapEntriesGlobalAnyDefault);
-  const prev = config;
-  config = next;
-  return prev;
-}
-
-export function ctMapConfig(): CTMapConfig {
-  return config;
-}
-
-export function resetCTMapConfig(): void {
-  config = defaultConfig;
-}
-
-/** Round a size up to a multiple of the CPU count, capped at LimitTableMax rounded down. */
-export function roundForDistributedLRU(size: number, cpus: number): number {
-  const up = Math.ceil(size / cpus) * cpus;
-  const cap = Math.floor(LimitTableMax / cpus) * cpus;
-  return Math.min(up, cap);
-}
-
-/** Go `maxEntries()`: the configured size, or the default when it is 0. */
-export function ctMapTypeMaxEntries(t: number): number {
-  const n = ctMapTypeIsTCP(t)
-    ? config.ctMapEntriesGlobalTCP || CTMapEntriesGlobalTCPDefault
-    : config.ctMapEntriesGlobalAny || CTMapEntriesGlobalAnyDefault;
-  return config.distributedLRU ? roundForDistributedLRU(n, possibleCPUs()) : n;
-}
-
-/** The agent-wide memory flag OR'd into every CT (and NAT) map. */
-export function ctMapFlags(): number {
-  return config.distributedLRU ? MapFlags.BPF_F_NO_COMMON_LRU : 0;
+/** Every type, in Go's order of the global maps: v4 TCP, v4 Any, v6 TCP, v6 Any (GC pairs neighbours). */
+export function ctMapTypesFor(ipv4: boolean, ipv6: boolean): CtMapTypeValue[] {
+  const out: CtMapTypeValue[] = [];
+  if (ipv4) out.push(CtMapType.IPv4TCPGlobal, CtMapType.IPv4AnyGlobal);
+  if (ipv6) out.push(CtMapType.IPv6TCPGlobal, CtMapType.IPv6AnyGlobal);
+  return out;
 }

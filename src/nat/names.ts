@@ -7,5 +7,4 @@ export const PerClusterOuterMapNameSnat4 = 'cilium_per_cluster_snat_v4_external'
 export const PerClusterOuterMapNameSnat6 = 'cilium_per_cluster_snat_v6_external';
 /** SNAT_COLLISION_RETRIES exported to the datapath. */
 export const SnatCollisionRetries = 32;
-/** NATMapEntriesGlobalDefault = (524288 + 262144) * 2 / 3. */
-export const NATMapEntriesGlobalDefault = Math.floor(((524288 + 262144) * 2) / 3);
+export { NATMapEntriesGlobalDefault } from '../datapath/sizes.js';

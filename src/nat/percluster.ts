@@ -6,55 +6,54 @@
 import { MapType } from '../syscall/attr.js';
 import type { MapSpec } from '../syscall/map.js';
 import { joinErrors } from '../syscall/errors.js';
-import { OuterMap, checkNamePrefix, forEachJoined, unpinOuterAndInner } from '../syscall/outer.js';
+import { unpinOuterAndInner } from '../datapath/clusters.js';
+import { OuterMap, forEachJoined } from '../syscall/outer.js';
 import { SizeofTupleKey4, SizeofTupleKey6 } from '../structs/tuple.js';
 import { SizeofNatEntry4, SizeofNatEntry6 } from '../structs/natentry.js';
-import { ValidateClusterID, clusterIDMax } from '../ctmap/clusterid.js';
-import { ctMapFlags } from '../ctmap/types.js';
-import { NatMap, IPv4, IPv6, natMapMaxEntries, type IPFamily } from './natmap.js';
+import type { Settings } from '../datapath/settings.js';
+import { NatMap, IPv4, IPv6, type IPFamily } from './natmap.js';
 import { PerClusterOuterMapNameSnat4, PerClusterOuterMapNameSnat6 } from './names.js';
 
-let outerOverride: string | undefined;
-
-/** The outer map's name for a family (or `<prefix>_<name>` under the test override). */
-export function NatClusterOuterMapName(family: IPFamily): string {
+/** The outer map's name for a family (or `<prefix>_<name>` under the settings' test override). */
+export function natClusterOuterMapName(settings: Settings, family: IPFamily): string {
   const name = family === IPv4 ? PerClusterOuterMapNameSnat4 : PerClusterOuterMapNameSnat6;
-  return outerOverride === undefined ? name : `${outerOverride}_${name}`;
-}
-
-/** Go nat ClusterOuterMapNameTestOverride; undefined restores the defaults. */
-export function NatClusterOuterMapNameTestOverride(prefix: string | undefined): void {
-  outerOverride = checkNamePrefix(prefix);
+  const prefix = settings.outerMapPrefix.nat;
+  return prefix === undefined ? name : `${prefix}_${name}`;
 }
 
 /** `<outer>_<id>`. */
-export function NatClusterInnerMapName(family: IPFamily, clusterID: number): string {
-  return `${NatClusterOuterMapName(family)}_${clusterID}`;
+export function natClusterInnerMapName(settings: Settings, family: IPFamily, clusterID: number): string {
+  return `${natClusterOuterMapName(settings, family)}_${clusterID}`;
 }
 
-function innerSpec(family: IPFamily): MapSpec {
+function innerSpec(settings: Settings, family: IPFamily): MapSpec {
   const v4 = family === IPv4;
   return {
     name: '', type: MapType.LRUHash, keySize: v4 ? SizeofTupleKey4 : SizeofTupleKey6,
-    valueSize: v4 ? SizeofNatEntry4 : SizeofNatEntry6, maxEntries: natMapMaxEntries(), flags: ctMapFlags(),
+    valueSize: v4 ? SizeofNatEntry4 : SizeofNatEntry6, maxEntries: settings.natMaxEntries(), flags: settings.mapFlags(),
   };
 }
 
-function innerMap(family: IPFamily, clusterID: number): NatMap {
-  return new NatMap(NatClusterInnerMapName(family, clusterID), family, natMapMaxEntries(), { clusterID });
+/** The (unopened, maybe absent) inner NAT map of a cluster and family. */
+export function clusterNatMap(settings: Settings, clusterID: number, family: IPFamily): NatMap {
+  settings.validateClusterID(clusterID);
+  return new NatMap(settings, natClusterInnerMapName(settings, family, clusterID), family, { clusterID });
 }
 
 /** One family's outer map (Go PerClusterNATMap). */
 export class PerClusterNATMap extends OuterMap {
   readonly family: IPFamily;
+  readonly settings: Settings;
 
-  constructor(family: IPFamily) {
-    super(NatClusterOuterMapName(family), clusterIDMax() + 1, innerSpec(family));
+  constructor(settings: Settings, family: IPFamily) {
+    const name = natClusterOuterMapName(settings, family);
+    super(name, settings.clusterIDMax + 1, innerSpec(settings, family), settings.pinPath(name), () => settings.kernel);
     this.family = family;
+    this.settings = settings;
   }
 
   innerMap(clusterID: number): NatMap {
-    return innerMap(this.family, clusterID);
+    return clusterNatMap(this.settings, clusterID, this.family);
   }
 
   createClusterNATMap(clusterID: number): void {
@@ -74,15 +73,17 @@ export interface PerClusterNATMapper {
   deleteClusterNATMaps(clusterID: number): void;
 }
 
-function familiesFor(ipv4: boolean, ipv6: boolean): IPFamily[] {
+export function familiesFor(ipv4: boolean, ipv6: boolean): IPFamily[] {
   return [...(ipv4 ? [IPv4] : []), ...(ipv6 ? [IPv6] : [])];
 }
 
 export class PerClusterNATMaps implements PerClusterNATMapper {
+  readonly settings: Settings;
   readonly outer: readonly PerClusterNATMap[];
 
-  constructor(ipv4: boolean, ipv6: boolean) {
-    this.outer = familiesFor(ipv4, ipv6).map((f) => new PerClusterNATMap(f));
+  constructor(settings: Settings, ipv4: boolean, ipv6: boolean) {
+    this.settings = settings;
+    this.outer = familiesFor(ipv4, ipv6).map((f) => new PerClusterNATMap(settings, f));
   }
 
   #forEach(fn: (m: PerClusterNATMap) => void): void {
@@ -94,19 +95,19 @@ export class PerClusterNATMaps implements PerClusterNATMapper {
 
   /** Idempotent. */
   createClusterNATMaps(clusterID: number): void {
-    ValidateClusterID(clusterID);
+    this.settings.validateClusterID(clusterID);
     this.#forEach((m) => { m.createClusterNATMap(clusterID); });
   }
 
   /** Idempotent. */
   deleteClusterNATMaps(clusterID: number): void {
-    ValidateClusterID(clusterID);
+    this.settings.validateClusterID(clusterID);
     this.#forEach((m) => { m.deleteClusterNATMap(clusterID); });
   }
 
   /** The (unopened) inner map of a cluster; `IP family <f> not enabled` for a family this manager lacks. */
   getClusterNATMap(clusterID: number, family: IPFamily): NatMap {
-    ValidateClusterID(clusterID);
+    this.settings.validateClusterID(clusterID);
     const outer = this.outer.find((m) => m.family === family);
     if (outer === undefined) throw new Error(`IP family ${family} not enabled`);
     return outer.innerMap(clusterID);
@@ -117,36 +118,10 @@ export class PerClusterNATMaps implements PerClusterNATMapper {
   }
 }
 
-export function NewPerClusterNATMaps(ipv4: boolean, ipv6: boolean): PerClusterNATMaps {
-  return new PerClusterNATMaps(ipv4, ipv6);
-}
-
-/** Go nat.GetClusterNATMap: the (unopened, maybe absent) inner map of a cluster and family. */
-export function GetClusterNATMap(clusterID: number, family: IPFamily): NatMap {
-  ValidateClusterID(clusterID);
-  return innerMap(family, clusterID);
-}
-
-/** Go ClusterMaps: the inner maps of the enabled families. */
-export function ClusterNATMaps(clusterID: number, ipv4: boolean, ipv6: boolean): { v4: NatMap | undefined; v6: NatMap | undefined } {
-  ValidateClusterID(clusterID);
-  return { v4: ipv4 ? innerMap(IPv4, clusterID) : undefined, v6: ipv6 ? innerMap(IPv6, clusterID) : undefined };
-}
-
 /** Unpin every inner map (1…ClusterIDMax) and the outer map of the requested families; absent pins are fine. */
-export function CleanupPerClusterNATMaps(ipv4: boolean, ipv6: boolean): void {
+export function cleanupPerClusterNATMaps(settings: Settings, ipv4: boolean, ipv6: boolean): void {
   const errs: Error[] = [];
-  for (const f of familiesFor(ipv4, ipv6)) unpinOuterAndInner(NatClusterOuterMapName(f), clusterIDMax(), errs);
+  for (const f of familiesFor(ipv4, ipv6)) unpinOuterAndInner(settings, natClusterOuterMapName(settings, f), errs);
   const joined = joinErrors(errs);
   if (joined !== undefined) throw joined;
-}
-
-/** The test fake: an in-memory ID set, never failing, validating nothing. */
-export class FakePerClusterNATMaps implements PerClusterNATMapper {
-  readonly #ids = new Set<number>();
-  openOrCreate(): void { /* nothing to create */ }
-  close(): void { /* nothing to close */ }
-  createClusterNATMaps(clusterID: number): void { this.#ids.add(clusterID); }
-  deleteClusterNATMaps(clusterID: number): void { this.#ids.delete(clusterID); }
-  has(clusterID: number): boolean { return this.#ids.has(clusterID); }
 }

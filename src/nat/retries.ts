@@ -6,16 +6,17 @@
  */
 import { MapType } from '../syscall/attr.js';
 import { possibleCPUs } from '../syscall/cpus.js';
-import { PinnedMap } from '../syscall/pinned.js';
-import { getU32, setU32 } from '../structs/layout.js';
+import { PinnedMap } from '../datapath/pinned.js';
+import type { Settings } from '../datapath/settings.js';
+import { getU32, setU32 } from '../structs/bytes.js';
 import { MapNameSnat4AllocRetries, MapNameSnat6AllocRetries, SnatCollisionRetries } from './names.js';
 import { IPv4, type IPFamily } from './natmap.js';
 
 export class RetriesMap extends PinnedMap {
   readonly family: IPFamily;
 
-  constructor(family: IPFamily) {
-    super({
+  constructor(settings: Settings, family: IPFamily) {
+    super(settings, {
       name: family === IPv4 ? MapNameSnat4AllocRetries : MapNameSnat6AllocRetries, type: MapType.PerCPUArray,
       keySize: 4, valueSize: 4, maxEntries: SnatCollisionRetries + 1, flags: 0,
     });
@@ -62,9 +63,9 @@ export class RetriesMap extends PinnedMap {
 }
 
 /** The retries maps of the enabled families. */
-export function RetriesMaps(ipv4: boolean, ipv6: boolean): RetriesMap[] {
+export function retriesMaps(settings: Settings, ipv4: boolean, ipv6: boolean): RetriesMap[] {
   const out: RetriesMap[] = [];
-  if (ipv4) out.push(new RetriesMap('ipv4'));
-  if (ipv6) out.push(new RetriesMap('ipv6'));
+  if (ipv4) out.push(new RetriesMap(settings, 'ipv4'));
+  if (ipv6) out.push(new RetriesMap(settings, 'ipv6'));
   return out;
 }

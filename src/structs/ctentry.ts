@@ -2,7 +2,9 @@
  * `struct ct_entry`, the 56-byte value of every CT map, as Go's CtEntry.
  * The object wraps its kernel bytes; fields decode on access.
  */
-import { array, describe, getU16, getU32, getU64, isObject, setU16, setU32, setU64, struct, u16, u32, u64, u8 } from './layout.js';
+import { array, struct, u16, u32, u64, u8 } from './layout.js';
+import { describe, isObject } from './describe.js';
+import { getU16, getU32, getU64, setU16, setU32, setU64 } from './bytes.js';
 import { swap16 } from './inet.js';
 import { jsonInt, jsonU64, u64ForJSON, type JsonObject } from './json.js';
 import { copyExact } from './tuple.js';
@@ -45,6 +47,13 @@ const flagNames: readonly (readonly [number, string])[] = [
   [SeenNonSyn, 'SeenNonSyn'], [NodePort, 'NodePort'], [ProxyRedirect, 'ProxyRedirect'], [DSRInternal, 'DSRInternal'],
   [FromL7LB, 'FromL7LB'], [FromTunnel, 'FromTunnel'],
 ];
+
+const flagByName = new Map(flagNames.map(([bit, name]) => [name.toLowerCase(), bit]));
+
+/** A printed flag's bit, by name in any case (`SeenNonSyn`, `nodeport`); undefined for an unknown name. */
+export function ctFlagByName(name: string): number | undefined {
+  return flagByName.get(name.toLowerCase());
+}
 
 /** Go `%#0<n>x`: the digits zero-padded to n, then the 0x prefix. */
 export function hexPad(v: number, n: number): string {

@@ -1,7 +1,9 @@
 export {
-  struct, bytes, array, pad, u8, u16, u32, i32, u64, dataView,
+  struct, bytes, array, pad, u8, u16, u32, i32, u64,
   type Layout, type FieldType, type FieldInfo, type Fields, type StructOptions,
 } from './layout.js';
+export { dataView, getU16, getU32, getU64, setU16, setU32, setU64, swapU16At } from './bytes.js';
+export { describe, isObject } from './describe.js';
 export {
   parseIPv4, parseIPv6, parseAddr, formatIPv4, formatIPv6, formatAddr, protoName, parseProto, swap16, U8proto, AddrParseError,
 } from './inet.js';

@@ -127,6 +127,37 @@ export function parseAddr(s: string): Uint8Array {
   throw new AddrParseError(s, s === '' ? 'empty string' : 'unable to parse IP');
 }
 
+/** An address with a prefix length (Go netip.Prefix); host bits may be set, matching ignores them. */
+export interface Prefix {
+  readonly addr: Uint8Array;
+  readonly bits: number;
+}
+
+/** `addr/bits` or a bare address (a full-length prefix), either family, parsed like Go's netip.ParsePrefix. */
+export function parsePrefix(s: string): Prefix {
+  if (typeof s !== 'string') throw new TypeError(`expected an address or CIDR string, got ${typeof s}`);
+  const slash = s.indexOf('/');
+  const addr = parseAddr(slash < 0 ? s : s.slice(0, slash));
+  const max = addr.length * 8;
+  if (slash < 0) return { addr, bits: max };
+  const b = s.slice(slash + 1);
+  if (!/^(0|[1-9]\d*)$/.test(b) || Number(b) > max) {
+    throw new AddrParseError(s, `bad bits after slash: ${JSON.stringify(b)} (0..${max})`);
+  }
+  return { addr, bits: Number(b) };
+}
+
+/** Whether the address at src[off…] (of the prefix's family) lies in the prefix. */
+export function prefixContains(p: Prefix, src: Uint8Array, off: number): boolean {
+  const a = p.addr;
+  const full = p.bits >> 3;
+  for (let i = 0; i < full; i++) if (src[off + i] !== a[i]) return false;
+  const rest = p.bits & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return ((src[off + full] ?? 0) & mask) === ((a[full] ?? 0) & mask);
+}
+
 export function formatIPv4(b: Uint8Array, off = 0): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }

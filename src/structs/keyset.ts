@@ -24,6 +24,12 @@ export class KeySet {
 
   get size(): number { return this.#count; }
 
+  /** The bytes a set of `n` keys of `keySize` bytes takes at most (keys, tags, slot table; capacity rounds up to a power of two). */
+  static bytesFor(keySize: number, n: number): number {
+    const cap = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
+    return cap * keySize + cap + cap * 2 * 4;
+  }
+
   /** Bytes held (keys, tags and slot table). */
   get byteLength(): number { return this.#keys.byteLength + this.#tags.byteLength + this.#slots.byteLength; }
 

@@ -13,6 +13,8 @@
  * ports, rev_nat_index, nat_port — are therefore exposed as the "raw" value,
  * exactly as Cilium's Go structs hold them.
  */
+import { describe } from './describe.js';
+import { dataView } from './bytes.js';
 
 export interface FieldType<T> {
   readonly kind: string;
@@ -47,22 +49,6 @@ function intType(kind: string, size: number, max: number, signed: boolean,
       return value;
     },
   };
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null) return 'null';
-  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
-  if (Array.isArray(value)) return `array(${value.length})`;
-  if (typeof value === 'object') return 'object';
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
-  return typeof value;
-}
-
-/** Runtime guard for callers that bypass the types (plain JS, the REPL). */
-export function isObject(v: unknown): v is object {
-  return typeof v === 'object' && v !== null;
 }
 
 export const u8 = intType('u8', 1, 0xff, false, (dv, o) => dv.getUint8(o), (dv, o, v) => { dv.setUint8(o, v); });
@@ -171,10 +157,6 @@ export interface Layout<S extends FieldSpecs> extends FieldType<Fields<S>> {
   from(partial: Partial<Record<keyof S, unknown>>, what?: string): Fields<S>;
 }
 
-export function dataView(buf: Uint8Array): DataView {
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
@@ -242,39 +224,4 @@ export function struct<S extends FieldSpecs>(name: string, specs: S, opts: Struc
       return out;
     },
   };
-}
-
-// Little-endian accessors on plain byte arrays. Per-object decoding uses
-// these instead of a DataView: building a DataView over a small fresh
-// Uint8Array forces V8 to move its storage off-heap, which costs ~1 µs.
-export function getU16(b: Uint8Array, o: number): number {
-  return (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8);
-}
-export function getU32(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0;
-}
-export function getU64(b: Uint8Array, o: number): bigint {
-  const lo = getU32(b, o);
-  const hi = getU32(b, o + 4);
-  return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-}
-export function setU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-}
-export function setU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-  b[o + 2] = (v >>> 16) & 0xff;
-  b[o + 3] = (v >>> 24) & 0xff;
-}
-/** Swap the two bytes at `o` in place: a network-order u16 becomes host order and back. */
-export function swapU16At(b: Uint8Array, o: number): void {
-  const lo = b[o] ?? 0;
-  b[o] = b[o + 1] ?? 0;
-  b[o + 1] = lo;
-}
-export function setU64(b: Uint8Array, o: number, v: bigint): void {
-  setU32(b, o, Number(v & 0xffffffffn));
-  setU32(b, o + 4, Number(v >> 32n));
 }

@@ -3,7 +3,9 @@
  * (56 bytes) — a 32-byte common header, then the translated address and
  * port (network order, held raw), then padding to 8-byte alignment.
  */
-import { bytes, describe, getU16, getU64, isObject, pad, setU16, setU64, struct, swapU16At, u16, u64 } from './layout.js';
+import { bytes, pad, struct, u16, u64 } from './layout.js';
+import { describe, isObject } from './describe.js';
+import { getU16, getU64, setU16, setU64, swapU16At } from './bytes.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './inet.js';
 import { jsonBytes, jsonInt, jsonU64, u64ForJSON, type JsonObject } from './json.js';
 import { copyExact, TUPLE_F_IN } from './tuple.js';

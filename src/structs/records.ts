@@ -5,7 +5,7 @@
 import { CtKey4Global, CtKey6Global, NatKey4, NatKey6, type CtKey, type NatKey } from './tuple.js';
 import { CtEntry } from './ctentry.js';
 import { NatEntry4, NatEntry6, type NatEntry } from './natentry.js';
-import { describe } from './layout.js';
+import { describe } from './describe.js';
 import { marshalIndent, parseJSON, type JsonObject } from './json.js';
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');

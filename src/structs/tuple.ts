@@ -8,7 +8,9 @@
  * Ports are "raw": the two stored (network-order) bytes read little-endian,
  * exactly as Go holds them. `toHost()`/`toNetwork()` swap them.
  */
-import { bytes, describe, getU16, isObject, setU16, struct, swapU16At, u16, u8 } from './layout.js';
+import { bytes, struct, u16, u8 } from './layout.js';
+import { describe, isObject } from './describe.js';
+import { getU16, setU16, swapU16At } from './bytes.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, parseProto, protoName, swap16, U8proto } from './inet.js';
 import { jsonBytes, jsonInt, type JsonObject } from './json.js';
 

@@ -50,29 +50,3 @@ export function unmountBpffs(dir: string): void {
   if (!isBpffsMountPoint(dir)) return;
   execFileSync('umount', [dir], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
-
-/** Cilium's default bpffs mount point. */
-export const DefaultMapRoot = '/sys/fs/bpf';
-/** Cilium pins the datapath's maps in this directory under the bpffs root (pkg/bpf MapPath). */
-export const TCGlobalsPath = 'tc/globals';
-
-let mapRootDir = DefaultMapRoot;
-
-/**
- * Choose the bpffs root maps pin under (once per process, before opening
- * maps); pins then live at `<root>/tc/globals/<name>`.
- */
-export function setMapRoot(dir: string): void {
-  if (typeof dir !== 'string' || !dir.startsWith('/')) throw new TypeError(`map root must be an absolute path, got ${JSON.stringify(dir)}`);
-  mapRootDir = dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
-}
-
-export function mapRoot(): string {
-  return mapRootDir;
-}
-
-/** `<root>/tc/globals/<name>`: where Cilium pins a map called `name`. */
-export function mapPinPath(name: string): string {
-  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new TypeError(`invalid map name ${JSON.stringify(name)}`);
-  return `${mapRootDir === '/' ? '' : mapRootDir}/${TCGlobalsPath}/${name}`;
-}

@@ -5,13 +5,12 @@
  * NotSupportedError naming that release instead of a bare EINVAL.
  */
 import { release } from 'node:os';
-import { bpf } from './bpf.js';
 import { BpfCmd, MapType, mapBatchAttr, mapElemAttr } from './attr.js';
 import { Errno, NotSupportedError } from './errors.js';
 import { mapCreate } from './sys.js';
 import { FD } from './fd.js';
-import { dataView } from '../structs/layout.js';
-import { addressOf } from './bpf.js';
+import { dataView } from '../structs/bytes.js';
+import { defaultKernel, type Kernel } from './kernel.js';
 
 export interface Feature {
   readonly name: string;
@@ -27,12 +26,13 @@ export const Features = {
   arrayOfMaps: { name: 'array-of-maps', minKernel: '4.12', description: 'BPF_MAP_TYPE_ARRAY_OF_MAPS' },
 } as const satisfies Record<string, Feature>;
 
-const cache = new Map<string, boolean>();
+// What each kernel was found to support: facts about a kernel, kept per Kernel object.
+const cache = new WeakMap<Kernel, Map<string, boolean>>();
 
-function withHashMap<T>(type: number, fn: (fd: number) => T): T | undefined {
+function withHashMap<T>(k: Kernel, type: number, fn: (fd: number) => T): T | undefined {
   let fd: number;
   try {
-    fd = mapCreate({ type, keySize: 4, valueSize: 4, maxEntries: 4, flags: 0, name: 'ctmap_probe' });
+    fd = mapCreate(k, { type, keySize: 4, valueSize: 4, maxEntries: 4, flags: 0, name: 'ctmap_probe' });
   } catch {
     return undefined;
   }
@@ -44,44 +44,44 @@ function withHashMap<T>(type: number, fn: (fd: number) => T): T | undefined {
   }
 }
 
-function probe(f: Feature): boolean {
+function probe(k: Kernel, f: Feature): boolean {
   switch (f.name) {
     case Features.lruHash.name:
-      return withHashMap(MapType.LRUHash, () => true) ?? false;
+      return withHashMap(k, MapType.LRUHash, () => true) ?? false;
     case Features.batchOps.name:
-      return withHashMap(MapType.Hash, (fd) => {
+      return withHashMap(k, MapType.Hash, (fd) => {
         const keys = new Uint8Array(16);
         const values = new Uint8Array(16);
         const out = new Uint8Array(8);
         const attr = new Uint8Array(mapBatchAttr.end);
         const dv = dataView(attr);
         const o = mapBatchAttr.offsetOf;
-        dv.setBigUint64(o.out_batch, addressOf(out), true);
-        dv.setBigUint64(o.keys, addressOf(keys), true);
-        dv.setBigUint64(o.values, addressOf(values), true);
+        dv.setBigUint64(o.out_batch, k.address(out), true);
+        dv.setBigUint64(o.keys, k.address(keys), true);
+        dv.setBigUint64(o.values, k.address(values), true);
         dv.setUint32(o.count, 4, true);
         dv.setUint32(o.map_fd, fd, true);
         // An empty map answers ENOENT when the command exists; old kernels say EINVAL.
-        const ret = bpf(BpfCmd.BPF_MAP_LOOKUP_BATCH, attr);
+        const ret = k.bpf(BpfCmd.BPF_MAP_LOOKUP_BATCH, attr);
         return ret >= 0 || ret === -Errno.ENOENT;
       }) ?? false;
     case Features.lookupAndDeleteHash.name:
-      return withHashMap(MapType.Hash, (fd) => {
+      return withHashMap(k, MapType.Hash, (fd) => {
         const key = new Uint8Array(4);
         const value = new Uint8Array(4);
         const attr = new Uint8Array(mapElemAttr.end);
         const dv = dataView(attr);
         const o = mapElemAttr.offsetOf;
         dv.setUint32(o.map_fd, fd, true);
-        dv.setBigUint64(o.key, addressOf(key), true);
-        dv.setBigUint64(o.value, addressOf(value), true);
-        const ret = bpf(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, attr);
+        dv.setBigUint64(o.key, k.address(key), true);
+        dv.setBigUint64(o.value, k.address(value), true);
+        const ret = k.bpf(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, attr);
         return ret >= 0 || ret === -Errno.ENOENT;
       }) ?? false;
     case Features.arrayOfMaps.name:
-      return withHashMap(MapType.Array, (inner) => {
+      return withHashMap(k, MapType.Array, (inner) => {
         try {
-          new FD(mapCreate({ type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0, name: 'ctmap_probe', innerMapFd: inner })).close();
+          new FD(mapCreate(k, { type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0, name: 'ctmap_probe', innerMapFd: inner })).close();
           return true;
         } catch {
           return false;
@@ -92,19 +92,24 @@ function probe(f: Feature): boolean {
   }
 }
 
-/** Whether the kernel has `f` (probed once per process). */
-export function haveFeature(f: Feature): boolean {
-  let v = cache.get(f.name);
+/** Whether `kernel` has `f` (probed once per kernel). */
+export function haveFeature(f: Feature, kernel: Kernel = defaultKernel()): boolean {
+  let known = cache.get(kernel);
+  if (known === undefined) {
+    known = new Map();
+    cache.set(kernel, known);
+  }
+  let v = known.get(f.name);
   if (v === undefined) {
-    v = probe(f);
-    cache.set(f.name, v);
+    v = probe(kernel, f);
+    known.set(f.name, v);
   }
   return v;
 }
 
 /** Throw NotSupportedError (with the first release that has it) unless the kernel has `f`. */
-export function requireFeature(f: Feature): void {
-  if (!haveFeature(f)) throw new NotSupportedError(f.description, f.minKernel);
+export function requireFeature(f: Feature, kernel: Kernel = defaultKernel()): void {
+  if (!haveFeature(f, kernel)) throw new NotSupportedError(f.description, f.minKernel);
 }
 
 /** The running kernel's release as [major, minor]. */

@@ -1,4 +1,5 @@
-export { bpf, addressOf, check, setBackend, getBackend } from './bpf.js';
+// ctmap/syscall: the kernel layer. One funnel (Kernel), bpf_attr layouts, generic maps; nothing about Cilium.
+export { Kernel, defaultKernel, check, type Interceptor } from './kernel.js';
 export { loadKoffiBackend, shimCandidates, ShimNotFoundError, SHIM_NAME, type BpfBackend } from './ffi.js';
 export {
   BpfCmd, MapType, MapFlags, UpdateFlags, BPF_OBJ_NAME_LEN, cmdName, mapTypeName,
@@ -10,21 +11,17 @@ export {
   type ErrnoCode, type BpfErrorInit,
 } from './errors.js';
 export { FD } from './fd.js';
-export {
-  BPF_FS_MAGIC, isBpffs, isBpffsMountPoint, ensurePinDir, mountBpffs, unmountBpffs, DefaultMapRoot, TCGlobalsPath,
-  setMapRoot, mapRoot, mapPinPath,
-} from './bpffs.js';
+export { BPF_FS_MAGIC, isBpffs, isBpffsMountPoint, ensurePinDir, mountBpffs, unmountBpffs } from './bpffs.js';
 export { mapCreate, objPin, objGet, objGetRaw, objGetMapInfo, mapGetFdById, objName, type MapCreateParams } from './sys.js';
 export {
   BpfMap, incompatibility, unpinPath,
-  type MapSpec, type MapInfo, type OpenOutcome, type OpenOrCreateResult,
+  type MapSpec, type MapInfo, type OpenOutcome, type OpenOrCreateResult, type KernelOption, type OpenPinnedOptions,
 } from './map.js';
 export {
   batches, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError, BatchError,
-  type Batch, type BatchOptions, type BatchResult, type BatchTarget,
+  type Batch, type BatchOptions, type BatchResult, type BatchTarget, type BatchWriteTarget,
 } from './iterate.js';
 export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';
 export { DumpStats, NewDumpStats, MaxLookupError, dumpReliably, type ReliableTarget } from './reliable.js';
-export { OuterMap, forEachJoined, unpinOuterAndInner } from './outer.js';
-export { PinnedMap } from './pinned.js';
+export { OuterMap, forEachJoined, type InnerMap } from './outer.js';
 export { Features, haveFeature, requireFeature, kernelVersion, kernelAtLeast, type Feature } from './features.js';

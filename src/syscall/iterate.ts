@@ -6,11 +6,11 @@
  * decode straight from `keys`/`values` and copy only what they keep, so a
  * walk over a million entries holds one chunk in memory, never the map.
  */
-import { addressOf, bpf } from './bpf.js';
+import type { Kernel } from './kernel.js';
 import { BpfCmd, MapType, mapBatchAttr, mapTypeName } from './attr.js';
 import { BpfError, Errno, NotSupportedError } from './errors.js';
 import { Features, haveFeature } from './features.js';
-import { dataView } from '../structs/layout.js';
+import { dataView } from '../structs/bytes.js';
 
 export interface Batch {
   /** `count` keys, `keySize` bytes each, starting at offset 0. */
@@ -22,6 +22,7 @@ export interface Batch {
 }
 
 export interface BatchTarget {
+  readonly kernel: Kernel;
   readonly fdValue: number;
   readonly type: number;
   readonly keySize: number;
@@ -66,7 +67,7 @@ export function checkBatchable(type: number): void {
  */
 export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Batch, void, undefined> {
   checkBatchable(m.type);
-  const { keySize, valueSize, maxEntries } = m;
+  const { keySize, valueSize, maxEntries, kernel } = m;
   let chunk = opts.chunk ?? initialChunkSize(maxEntries);
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`batch chunk must be a positive integer, got ${chunk}`);
   let keys = new Uint8Array(chunk * keySize);
@@ -81,13 +82,13 @@ export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Bat
   for (;;) {
     if (opts.signal?.aborted === true) throw opts.signal.reason;
     attr.fill(0);
-    dv.setBigUint64(off.in_batch, first ? 0n : addressOf(inCursor), true);
-    dv.setBigUint64(off.out_batch, addressOf(outCursor), true);
-    dv.setBigUint64(off.keys, addressOf(keys), true);
-    dv.setBigUint64(off.values, addressOf(values), true);
+    dv.setBigUint64(off.in_batch, first ? 0n : kernel.address(inCursor), true);
+    dv.setBigUint64(off.out_batch, kernel.address(outCursor), true);
+    dv.setBigUint64(off.keys, kernel.address(keys), true);
+    dv.setBigUint64(off.values, kernel.address(values), true);
     dv.setUint32(off.count, chunk, true);
     dv.setUint32(off.map_fd, m.fdValue, true);
-    const ret = bpf(BpfCmd.BPF_MAP_LOOKUP_BATCH, attr);
+    const ret = kernel.bpf(BpfCmd.BPF_MAP_LOOKUP_BATCH, attr);
     const n = dv.getUint32(off.count, true);
     if (ret < 0) {
       const errno = -ret;
@@ -109,7 +110,7 @@ export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Bat
       }
       const err = new BpfError({ errno, command: 'BPF_MAP_LOOKUP_BATCH' });
       // A kernel without batch ops (before 5.6) says EINVAL: name what is missing and since when.
-      if (errno === Errno.EINVAL && first && !haveFeature(Features.batchOps)) {
+      if (errno === Errno.EINVAL && first && !haveFeature(Features.batchOps, kernel)) {
         throw new IterationError(`failed to iterate map: ${new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel).message}`,
           new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel, err));
       }
@@ -148,7 +149,13 @@ export interface BatchResult {
   readonly missing: number;
 }
 
-function runBatch(cmd: number, fdValue: number, keys: Uint8Array, keySize: number,
+/** What a batched delete/update needs from a map. */
+export interface BatchWriteTarget {
+  readonly kernel: Kernel;
+  readonly fdValue: number;
+}
+
+function runBatch(cmd: number, m: BatchWriteTarget, keys: Uint8Array, keySize: number,
   values: Uint8Array | null, valueSize: number, count: number, elemFlags: number, onMissing?: (index: number) => void): BatchResult {
   if (!Number.isInteger(count) || count < 0 || count * keySize > keys.length) {
     throw new RangeError(`batch of ${count} keys does not fit a ${keys.length}-byte key buffer (key size ${keySize})`);
@@ -159,8 +166,10 @@ function runBatch(cmd: number, fdValue: number, keys: Uint8Array, keySize: numbe
   const attr = new Uint8Array(mapBatchAttr.end);
   const dv = dataView(attr);
   const off = mapBatchAttr.offsetOf;
-  const keyBase = addressOf(keys);
-  const valueBase = values === null ? 0n : addressOf(values);
+  const { kernel } = m;
+  const fdValue = m.fdValue;
+  const keyBase = kernel.address(keys);
+  const valueBase = values === null ? 0n : kernel.address(values);
   let pos = 0;
   let done = 0;
   let missing = 0;
@@ -171,7 +180,7 @@ function runBatch(cmd: number, fdValue: number, keys: Uint8Array, keySize: numbe
     dv.setUint32(off.count, count - pos, true);
     dv.setUint32(off.map_fd, fdValue, true);
     dv.setBigUint64(off.elem_flags, BigInt(elemFlags), true);
-    const ret = bpf(cmd, attr);
+    const ret = kernel.bpf(cmd, attr);
     const n = dv.getUint32(off.count, true);
     done += n;
     pos += n;
@@ -191,12 +200,12 @@ function runBatch(cmd: number, fdValue: number, keys: Uint8Array, keySize: numbe
   return { done, missing };
 }
 
-export function deleteBatch(fdValue: number, keys: Uint8Array, keySize: number, count: number,
+export function deleteBatch(m: BatchWriteTarget, keys: Uint8Array, keySize: number, count: number,
   onMissing?: (index: number) => void): BatchResult {
-  return runBatch(BpfCmd.BPF_MAP_DELETE_BATCH, fdValue, keys, keySize, null, 0, count, 0, onMissing);
+  return runBatch(BpfCmd.BPF_MAP_DELETE_BATCH, m, keys, keySize, null, 0, count, 0, onMissing);
 }
 
-export function updateBatch(fdValue: number, keys: Uint8Array, keySize: number, values: Uint8Array,
+export function updateBatch(m: BatchWriteTarget, keys: Uint8Array, keySize: number, values: Uint8Array,
   valueSize: number, count: number, elemFlags: number): BatchResult {
-  return runBatch(BpfCmd.BPF_MAP_UPDATE_BATCH, fdValue, keys, keySize, values, valueSize, count, elemFlags);
+  return runBatch(BpfCmd.BPF_MAP_UPDATE_BATCH, m, keys, keySize, values, valueSize, count, elemFlags);
 }

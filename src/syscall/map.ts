@@ -6,16 +6,15 @@
  * are computed once, so a lookup costs one FFI call and two small copies.
  */
 import { unlinkSync } from 'node:fs';
-import { addressOf, bpf, check } from './bpf.js';
+import { check, defaultKernel, type Kernel } from './kernel.js';
 import { BpfCmd, MapType, UpdateFlags, cmdName, mapElemAttr, mapTypeName, type MapTypeValue } from './attr.js';
 import { BpfError, Errno, MapIncompatibleError } from './errors.js';
 import { FD } from './fd.js';
 import { ensurePinDir } from './bpffs.js';
 import { valueBufferSize } from './cpus.js';
-import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin } from './sys.js';
+import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin, type MapCreateParams } from './sys.js';
 import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
-import { dataView, setU32 } from '../structs/layout.js';
-import { log } from '../log.js';
+import { dataView, setU32 } from '../structs/bytes.js';
 
 export interface MapSpec {
   readonly name: string;
@@ -43,14 +42,24 @@ export type OpenOutcome = 'opened' | 'created' | 'recreated';
 export interface OpenOrCreateResult {
   readonly map: BpfMap;
   readonly outcome: OpenOutcome;
-  /** Why an existing pin was replaced (outcome 'recreated'). */
+  /** Why an existing pin was replaced (outcome 'recreated'): the caller decides how to report it. */
   readonly replaced?: MapIncompatibleError;
+}
+
+/** Which kernel a map talks to (default: the real one, through the shim). */
+export interface KernelOption {
+  readonly kernel?: Kernel | undefined;
+}
+
+export interface OpenPinnedOptions extends KernelOption {
+  /** Refuse (MapIncompatibleError) a pin that differs from this spec, closing it. */
+  readonly expect?: MapSpec | undefined;
 }
 
 const decoder = new TextDecoder();
 
-function infoOf(fd: number): MapInfo {
-  const i = objGetMapInfo(fd);
+function infoOf(k: Kernel, fd: number): MapInfo {
+  const i = objGetMapInfo(k, fd);
   const nul = i.name.indexOf(0);
   return {
     type: i.type, id: i.id, keySize: i.key_size, valueSize: i.value_size, maxEntries: i.max_entries,
@@ -76,6 +85,7 @@ function checkBuf(what: string, buf: unknown, size: number, mapName: string): Ui
 }
 
 export class BpfMap {
+  readonly kernel: Kernel;
   readonly fd: FD;
   readonly type: number;
   readonly keySize: number;
@@ -102,7 +112,8 @@ export class BpfMap {
   readonly #valueAddr: bigint;
   readonly #nextAddr: bigint;
 
-  private constructor(fd: FD, info: MapInfo, pinnedAt?: string) {
+  private constructor(kernel: Kernel, fd: FD, info: MapInfo, pinnedAt?: string) {
+    this.kernel = kernel;
     this.fd = fd;
     this.type = info.type;
     this.keySize = info.keySize;
@@ -116,9 +127,9 @@ export class BpfMap {
     this.#key = new Uint8Array(Math.max(1, info.keySize));
     this.#value = new Uint8Array(Math.max(1, this.valueBufferSize));
     this.#next = new Uint8Array(Math.max(1, info.keySize));
-    this.#keyAddr = addressOf(this.#key);
-    this.#valueAddr = addressOf(this.#value);
-    this.#nextAddr = addressOf(this.#next);
+    this.#keyAddr = kernel.address(this.#key);
+    this.#valueAddr = kernel.address(this.#value);
+    this.#nextAddr = kernel.address(this.#next);
     const off = mapElemAttr.offsetOf;
     const fill = (attr: Uint8Array, key: bigint, value: bigint): void => {
       const dv = dataView(attr);
@@ -133,42 +144,46 @@ export class BpfMap {
   }
 
   /** Wrap an fd this object now owns; closes it if reading its info fails. */
-  static fromFd(fdNum: number, pinnedAt?: string): BpfMap {
+  static fromFd(fdNum: number, opts: KernelOption & { readonly pinnedAt?: string | undefined } = {}): BpfMap {
+    const k = opts.kernel ?? defaultKernel();
     const fd = new FD(fdNum);
     try {
-      return new BpfMap(fd, infoOf(fdNum), pinnedAt);
+      return new BpfMap(k, fd, infoOf(k, fdNum), opts.pinnedAt);
     } catch (err) {
       fd.close();
       throw err;
     }
   }
 
-  static create(spec: MapSpec): BpfMap {
+  static create(spec: MapSpec, opts: KernelOption = {}): BpfMap {
+    const k = opts.kernel ?? defaultKernel();
     let innerFd: number | undefined;
     if (spec.innerMap !== undefined) {
       if (spec.type !== MapType.ArrayOfMaps && spec.type !== MapType.HashOfMaps) {
         throw new TypeError(`map ${spec.name}: an inner map spec needs type ArrayOfMaps or HashOfMaps`);
       }
       // The template only tells the kernel what inner maps look like; it is closed right after.
-      innerFd = mapCreate({ ...createParams(spec.innerMap) });
+      innerFd = mapCreate(k, { ...createParams(spec.innerMap) });
     } else if (spec.type === MapType.ArrayOfMaps || spec.type === MapType.HashOfMaps) {
       throw new TypeError(`map ${spec.name}: ${mapTypeName(spec.type)} needs an innerMap spec`);
     }
     try {
-      const fd = mapCreate(innerFd === undefined ? createParams(spec) : { ...createParams(spec), innerMapFd: innerFd });
-      return BpfMap.fromFd(fd);
+      const fd = mapCreate(k, innerFd === undefined ? createParams(spec) : { ...createParams(spec), innerMapFd: innerFd });
+      return BpfMap.fromFd(fd, { kernel: k });
     } finally {
       if (innerFd !== undefined) new FD(innerFd).close();
     }
   }
 
   /** Load a pinned map. With `expect`, refuse (MapIncompatibleError) a pin that differs, closing it. */
-  static openPinned(path: string, expect?: MapSpec): BpfMap {
-    const ret = objGetRaw(path);
+  static openPinned(path: string, opts: OpenPinnedOptions = {}): BpfMap {
+    const k = opts.kernel ?? defaultKernel();
+    const ret = objGetRaw(k, path);
     if (ret < 0) {
       throw new BpfError({ errno: -ret, command: 'BPF_OBJ_GET', subject: path });
     }
-    const m = BpfMap.fromFd(ret, path);
+    const m = BpfMap.fromFd(ret, { kernel: k, pinnedAt: path });
+    const expect = opts.expect;
     if (expect !== undefined) {
       const bad = incompatibility(path, expect, m.info());
       if (bad !== undefined) {
@@ -181,29 +196,31 @@ export class BpfMap {
 
   /**
    * Cilium's OpenOrCreate: reuse a compatible pin; replace an incompatible one
-   * (its contents are lost, and a warning says so); create and pin otherwise.
+   * (its contents are lost: `replaced` says why, for the caller to report);
+   * create and pin otherwise.
    */
-  static openOrCreate(spec: MapSpec, pinPath: string): OpenOrCreateResult {
-    const ret = objGetRaw(pinPath);
+  static openOrCreate(spec: MapSpec, pinPath: string, opts: KernelOption = {}): OpenOrCreateResult {
+    const k = opts.kernel ?? defaultKernel();
+    const ret = objGetRaw(k, pinPath);
     if (ret >= 0) {
-      const m = BpfMap.fromFd(ret, pinPath);
+      const m = BpfMap.fromFd(ret, { kernel: k, pinnedAt: pinPath });
       const bad = incompatibility(pinPath, spec, m.info());
       if (bad === undefined) return { map: m, outcome: 'opened' };
       m.close();
-      log('warn', 'Unpinning map with incompatible properties', { path: pinPath, reason: bad.message });
       unpinPath(pinPath);
-      const fresh = BpfMap.create(spec);
+      const fresh = BpfMap.create(spec, { kernel: k });
       fresh.#pinOrClose(pinPath);
       return { map: fresh, outcome: 'recreated', replaced: bad };
     }
     if (-ret !== Errno.ENOENT) throw new BpfError({ errno: -ret, command: 'BPF_OBJ_GET', subject: pinPath });
-    const m = BpfMap.create(spec);
+    const m = BpfMap.create(spec, { kernel: k });
     m.#pinOrClose(pinPath);
     return { map: m, outcome: 'created' };
   }
 
-  static fromId(id: number): BpfMap {
-    return BpfMap.fromFd(mapGetFdById(id));
+  static fromId(id: number, opts: KernelOption = {}): BpfMap {
+    const k = opts.kernel ?? defaultKernel();
+    return BpfMap.fromFd(mapGetFdById(k, id), { kernel: k });
   }
 
   #pinOrClose(path: string): void {
@@ -229,12 +246,12 @@ export class BpfMap {
   }
 
   info(): MapInfo {
-    return infoOf(this.fd.value);
+    return infoOf(this.kernel, this.fd.value);
   }
 
   pin(path: string): void {
     ensurePinDir(path);
-    objPin(this.fd.value, path);
+    objPin(this.kernel, this.fd.value, path);
     this.#pinnedAt = path;
   }
 
@@ -256,7 +273,7 @@ export class BpfMap {
   /** One element op on a prepared attr. A closed map fails with EBADF, never reaching a reused descriptor. */
   #call(cmd: number, attr: Uint8Array): number {
     if (this.fd.closed) throw new BpfError({ errno: Errno.EBADF, command: cmdName(cmd), subject: this.name });
-    return bpf(cmd, attr);
+    return this.kernel.bpf(cmd, attr);
   }
 
   /** LOOKUP/UPDATE/LOOKUP_AND_DELETE on the key and value scratch; only the flags may change between calls. */
@@ -378,6 +395,10 @@ export class BpfMap {
     for (const [k] of this.entries()) yield k;
   }
 
+  [Symbol.iterator](): Generator<[Uint8Array, Uint8Array], void, undefined> {
+    return this.entries();
+  }
+
   /** Batch walk (hash/LRU/LPM maps); each Batch is a view into reused buffers. */
   batches(opts: BatchOptions = {}): Generator<Batch, void, undefined> {
     return batches(this, opts);
@@ -395,12 +416,12 @@ export class BpfMap {
    * counted as missing and reported to `onMissing` by index.
    */
   deleteBatch(keys: Uint8Array, count = Math.floor(keys.length / this.keySize), onMissing?: (index: number) => void): BatchResult {
-    return deleteBatch(this.fd.value, keys, this.keySize, count, onMissing);
+    return deleteBatch(this, keys, this.keySize, count, onMissing);
   }
 
   updateBatch(keys: Uint8Array, values: Uint8Array, count = Math.floor(keys.length / this.keySize),
     flags: number = UpdateFlags.BPF_ANY): BatchResult {
-    return updateBatch(this.fd.value, keys, this.keySize, values, this.valueBufferSize, count, flags);
+    return updateBatch(this, keys, this.keySize, values, this.valueBufferSize, count, flags);
   }
 
   /** Map-in-map: store `inner` (by fd) at `key` of this outer map. */
@@ -430,7 +451,7 @@ export class BpfMap {
   }
 }
 
-function createParams(spec: MapSpec): Parameters<typeof mapCreate>[0] {
+function createParams(spec: MapSpec): MapCreateParams {
   return { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
     flags: spec.flags ?? 0, name: spec.name };
 }

@@ -1,14 +1,22 @@
 /**
- * A pinned ARRAY_OF_MAPS indexed by a u32 (Cilium's per-cluster outer
- * maps). Writing a slot takes the inner map's fd; reading one returns the
- * inner map's id, as the kernel reports it to user space.
+ * A pinned ARRAY_OF_MAPS indexed by a u32 (what Cilium's per-cluster outer
+ * maps are). Writing a slot takes the inner map's fd; reading one returns
+ * the inner map's id, as the kernel reports it to user space. Where it is
+ * pinned is the caller's business.
  */
-import { BpfMap, unpinPath, type MapSpec } from './map.js';
-import type { PinnedMap } from './pinned.js';
+import { BpfMap, type MapSpec } from './map.js';
 import { MapType } from './attr.js';
-import { mapPinPath } from './bpffs.js';
 import { joinErrors, wrapError } from './errors.js';
-import { setU32 } from '../structs/layout.js';
+import type { Kernel } from './kernel.js';
+import { setU32 } from '../structs/bytes.js';
+
+/** An inner map as an outer map attaches it: a map known by its pin, opened on demand. */
+export interface InnerMap {
+  openOrCreate(): unknown;
+  close(): void;
+  unpin(): void;
+  readonly bpfMap: BpfMap;
+}
 
 function indexKey(i: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -18,24 +26,29 @@ function indexKey(i: number): Uint8Array {
 
 export class OuterMap {
   readonly spec: MapSpec;
+  readonly #path: string;
+  readonly #kernel: (() => Kernel) | undefined;
   #map: BpfMap | undefined;
 
-  constructor(name: string, maxEntries: number, inner: MapSpec) {
+  /** `kernel` is asked when the map is first opened (default: the real kernel). */
+  constructor(name: string, maxEntries: number, inner: MapSpec, path: string, kernel?: () => Kernel) {
     this.spec = { name, type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries, flags: 0, innerMap: inner };
+    this.#path = path;
+    this.#kernel = kernel;
   }
 
   get name(): string { return this.spec.name; }
-  path(): string { return mapPinPath(this.spec.name); }
+  path(): string { return this.#path; }
   get isOpen(): boolean { return this.#map !== undefined && !this.#map.closed; }
 
   openOrCreate(): void {
     if (this.isOpen) return;
-    this.#map = BpfMap.openOrCreate(this.spec, this.path()).map;
+    this.#map = BpfMap.openOrCreate(this.spec, this.#path, { kernel: this.#kernel?.() }).map;
   }
 
   /** The outer map, loaded (and checked) from its pin when not open yet. */
   get bpfMap(): BpfMap {
-    this.#map ??= BpfMap.openPinned(this.path(), this.spec);
+    this.#map ??= BpfMap.openPinned(this.#path, { kernel: this.#kernel?.(), expect: this.spec });
     return this.#map;
   }
 
@@ -59,7 +72,7 @@ export class OuterMap {
    * the inner fd (its pin and the outer slot keep it alive). Failures say
    * which step: `create inner map: …` or `<updateLabel>: …`.
    */
-  attach(index: number, inner: PinnedMap, updateLabel: string): void {
+  attach(index: number, inner: InnerMap, updateLabel: string): void {
     try {
       inner.openOrCreate();
     } catch (err) {
@@ -75,7 +88,7 @@ export class OuterMap {
   }
 
   /** Unpin `inner` and clear outer[index]; both tolerate absence. */
-  detach(index: number, inner: PinnedMap): void {
+  detach(index: number, inner: InnerMap): void {
     try {
       inner.unpin();
     } catch (err) {
@@ -114,31 +127,4 @@ export function forEachJoined<T>(items: Iterable<T>, label: (item: T) => string,
   }
   const joined = joinErrors(errs);
   if (joined !== undefined) throw joined;
-}
-
-/**
- * Unpin `<outer>_<id>` for every id in 1…maxID, then `<outer>` itself,
- * collecting failures into `errs`; absent pins are not failures.
- */
-export function unpinOuterAndInner(outerName: string, maxID: number, errs: Error[]): void {
-  for (let id = 1; id <= maxID; id++) {
-    try {
-      unpinPath(mapPinPath(`${outerName}_${id}`));
-    } catch (err) {
-      errs.push(wrapError(`delete inner map for cluster ID ${id}`, err));
-    }
-  }
-  try {
-    unpinPath(mapPinPath(outerName));
-  } catch (err) {
-    errs.push(wrapError('delete outer map', err));
-  }
-}
-
-/** A test override prefix for outer map names: non-empty, no "/"; undefined restores the default. */
-export function checkNamePrefix(prefix: string | undefined): string | undefined {
-  if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '' || prefix.includes('/'))) {
-    throw new TypeError(`outer map name prefix must be a non-empty string without "/", got ${JSON.stringify(prefix)}`);
-  }
-  return prefix;
 }

@@ -4,12 +4,12 @@
  * turn -errno into a BpfError. Pointer fields hold buffer addresses; every
  * buffer stays referenced by a local until the call returns.
  */
-import { addressOf, bpf, check } from './bpf.js';
+import { check, type Kernel } from './kernel.js';
 import {
   BPF_OBJ_NAME_LEN, BpfCmd, bpfMapInfo, getFdByIdAttr, infoByFdAttr, mapCreateAttr, mapTypeName, objPinAttr,
 } from './attr.js';
 import { BpfError, Errno } from './errors.js';
-import { dataView } from '../structs/layout.js';
+import { dataView } from '../structs/bytes.js';
 
 export interface MapCreateParams {
   readonly type: number;
@@ -38,7 +38,7 @@ function describeCreate(p: MapCreateParams): string {
     + `flags=0x${(p.flags ?? 0).toString(16)}${p.innerMapFd === undefined ? '' : ` inner_map_fd=${p.innerMapFd}`}`;
 }
 
-export function mapCreate(p: MapCreateParams): number {
+export function mapCreate(k: Kernel, p: MapCreateParams): number {
   for (const [k, v] of [['keySize', p.keySize], ['valueSize', p.valueSize], ['maxEntries', p.maxEntries]] as const) {
     if (!Number.isInteger(v) || v <= 0 || v > 0xffffffff) throw new RangeError(`map ${p.name ?? ''}: ${k} must be a positive u32, got ${v}`);
   }
@@ -59,7 +59,7 @@ export function mapCreate(p: MapCreateParams): number {
     btf_vmlinux_value_type_id: 0,
     map_extra: p.mapExtra ?? 0n,
   }, attr);
-  const ret = bpf(BpfCmd.BPF_MAP_CREATE, attr);
+  const ret = k.bpf(BpfCmd.BPF_MAP_CREATE, attr);
   if (ret < 0) {
     const errno = -ret;
     const hint = errno === Errno.EINVAL
@@ -80,44 +80,44 @@ function cstring(s: string): Uint8Array {
   return out;
 }
 
-export function objPin(fd: number, path: string): void {
+export function objPin(k: Kernel, fd: number, path: string): void {
   const p = cstring(path);
   const attr = new Uint8Array(objPinAttr.end);
   const dv = dataView(attr);
-  dv.setBigUint64(objPinAttr.offsetOf.pathname, addressOf(p), true);
+  dv.setBigUint64(objPinAttr.offsetOf.pathname, k.address(p), true);
   dv.setUint32(objPinAttr.offsetOf.bpf_fd, fd, true);
-  check(bpf(BpfCmd.BPF_OBJ_PIN, attr), BpfCmd.BPF_OBJ_PIN, path);
+  check(k.bpf(BpfCmd.BPF_OBJ_PIN, attr), BpfCmd.BPF_OBJ_PIN, path);
 }
 
 /** Returns the fd, or -errno (so callers can treat ENOENT as "no pin" without an exception). */
-export function objGetRaw(path: string, fileFlags = 0): number {
+export function objGetRaw(k: Kernel, path: string, fileFlags = 0): number {
   const p = cstring(path);
   const attr = new Uint8Array(objPinAttr.end);
   const dv = dataView(attr);
-  dv.setBigUint64(objPinAttr.offsetOf.pathname, addressOf(p), true);
+  dv.setBigUint64(objPinAttr.offsetOf.pathname, k.address(p), true);
   dv.setUint32(objPinAttr.offsetOf.file_flags, fileFlags, true);
-  return bpf(BpfCmd.BPF_OBJ_GET, attr);
+  return k.bpf(BpfCmd.BPF_OBJ_GET, attr);
 }
 
-export function objGet(path: string, fileFlags = 0): number {
-  return check(objGetRaw(path, fileFlags), BpfCmd.BPF_OBJ_GET, path);
+export function objGet(k: Kernel, path: string, fileFlags = 0): number {
+  return check(objGetRaw(k, path, fileFlags), BpfCmd.BPF_OBJ_GET, path);
 }
 
 export type RawMapInfo = ReturnType<typeof bpfMapInfo.decode>;
 
-export function objGetMapInfo(fd: number): RawMapInfo {
+export function objGetMapInfo(k: Kernel, fd: number): RawMapInfo {
   const info = new Uint8Array(bpfMapInfo.size);
   const attr = new Uint8Array(infoByFdAttr.end);
   const dv = dataView(attr);
   dv.setUint32(infoByFdAttr.offsetOf.bpf_fd, fd, true);
   dv.setUint32(infoByFdAttr.offsetOf.info_len, info.length, true);
-  dv.setBigUint64(infoByFdAttr.offsetOf.info, addressOf(info), true);
-  check(bpf(BpfCmd.BPF_OBJ_GET_INFO_BY_FD, attr), BpfCmd.BPF_OBJ_GET_INFO_BY_FD);
+  dv.setBigUint64(infoByFdAttr.offsetOf.info, k.address(info), true);
+  check(k.bpf(BpfCmd.BPF_OBJ_GET_INFO_BY_FD, attr), BpfCmd.BPF_OBJ_GET_INFO_BY_FD);
   return bpfMapInfo.decode(info);
 }
 
-export function mapGetFdById(id: number): number {
+export function mapGetFdById(k: Kernel, id: number): number {
   const attr = new Uint8Array(getFdByIdAttr.end);
   dataView(attr).setUint32(getFdByIdAttr.offsetOf.map_id, id, true);
-  return check(bpf(BpfCmd.BPF_MAP_GET_FD_BY_ID, attr), BpfCmd.BPF_MAP_GET_FD_BY_ID, `id ${id}`);
+  return check(k.bpf(BpfCmd.BPF_MAP_GET_FD_BY_ID, attr), BpfCmd.BPF_MAP_GET_FD_BY_ID, `id ${id}`);
 }

@@ -16,12 +16,12 @@ import { NatEntry4, NatEntry6 } from '../structs/natentry.js';
 import { parseAddr, swap16, U8proto, parseProto } from '../structs/inet.js';
 import { UpdateFlags } from '../syscall/attr.js';
 import { BpfError } from '../syscall/errors.js';
-import { getU32, setU32 } from '../structs/layout.js';
+import { getU32, setU32 } from '../structs/bytes.js';
 import type { ConntrackMap } from '../ctmap/ctmap.js';
 import type { NatMap } from '../nat/natmap.js';
 import type { RetriesMap } from '../nat/retries.js';
 import { SnatCollisionRetries } from '../nat/names.js';
-import { GetCTCurTime } from '../ctmap/clock.js';
+import { GetCTCurTime } from '../datapath/clock.js';
 import { swappedPortsKey, tuple4, tuple6 } from '../nat/keys.js';
 
 /** Agent defaults of the CT timeouts, in seconds (bpf-ct-timeout-*). */

@@ -5,18 +5,18 @@
  * their SNAT pairs, service and ingress entries, DSR backends, IPv6 — some
  * expired, and some whose CT entry was evicted behind the NAT map's back.
  */
-import { newCTMaps, type CTMaps } from '../ctmap/cell.js';
 import type { ConntrackMap } from '../ctmap/ctmap.js';
-import { setCTMapConfig } from '../ctmap/types.js';
-import { GetCTCurTime } from '../ctmap/clock.js';
-import { GlobalMaps, setNATMapEntriesGlobal, type NatMap } from '../nat/natmap.js';
-import { RetriesMaps, type RetriesMap } from '../nat/retries.js';
-import { InitMapInfo } from '../ctmap/mapinfo.js';
+import { GetCTCurTime } from '../datapath/clock.js';
+import type { SettingsInit } from '../datapath/settings.js';
+import type { NatMap } from '../nat/natmap.js';
+import type { RetriesMap } from '../nat/retries.js';
+import { openNode, type Node } from '../node/node.js';
 import type { CtKey } from '../structs/tuple.js';
 import { DatapathEmulator, seededRandom } from './emulator.js';
 
 export interface DemoNode {
-  readonly cell: CTMaps;
+  /** The node handle the maps belong to. */
+  readonly node: Node;
   readonly tcp4: ConntrackMap;
   readonly any4: ConntrackMap;
   readonly tcp6: ConntrackMap;
@@ -34,42 +34,38 @@ export interface DemoNode {
   close(): void;
 }
 
-export function populateDemoNode(seed = 2026): DemoNode {
-  setCTMapConfig({ ctMapEntriesGlobalTCP: 65536, ctMapEntriesGlobalAny: 65536 });
-  setNATMapEntriesGlobal(131072);
-  const cell = newCTMaps({ ipv4: true, ipv6: true });
-  cell.start();
-  const [tcp4, any4, tcp6, any6] = cell.activeMaps() as [ConntrackMap, ConntrackMap, ConntrackMap, ConntrackMap];
-  const { v4, v6 } = GlobalMaps(true, true);
-  const nat4 = v4 as NatMap;
-  const nat6 = v6 as NatMap;
-  nat4.openOrCreate();
-  nat6.openOrCreate();
-  InitMapInfo(nat4, nat6);
-  const retries = RetriesMaps(true, true);
-  for (const r of retries) r.openOrCreate();
+/** Create a node's maps under `settings.bpffs` (both families) and let the emulator populate them. */
+export function populateDemoNode(settings: SettingsInit & { readonly bpffs: string }, seed = 2026): DemoNode {
   const real = Number(GetCTCurTime({ mode: 'ktime' }));
   const now = real >= 10000 ? real : 100000;
+  // On a machine that booted too recently for hour-old entries the emulator runs a later CT clock, and the
+  // node is given that clock, so node.gc() judges "now" as the datapath did.
+  const clock = now === real ? {} : { clock: { monotonicNs: () => BigInt(now) * 1_000_000_000n, jiffies: () => 0n } };
+  const node = openNode({ ...settings, ...clock, ctSizes: { tcp: 65536, any: 65536 }, natEntries: 131072, ipv4: true, ipv6: true, create: true });
+  const { tcp4, any4, tcp6, any6 } = node.ct;
+  const nat4 = node.nat.v4;
+  const nat6 = node.nat.v6;
+  const retries = [node.nat.retries4, node.nat.retries6];
   const emu = new DatapathEmulator({ tcp4, any4, tcp6, any6, nat4, nat6, retries4: retries[0], retries6: retries[1] }, { now, seed });
   const rnd = seededRandom(seed + 1);
   const pick = (n: number): number => Math.floor(rnd() * n);
-  const node = '192.0.2.10';
+  const nodeIP = '192.0.2.10';
   const owned: { ct: ConntrackMap; key: CtKey }[] = [];
   let connections = 0;
   for (let i = 0; i < 3000; i++) {
     // Pods talk to the internet: established TCP, masqueraded to the node's address; a tenth closed long ago.
     const pod = `10.0.${1 + (i % 8)}.${10 + (i % 200)}`;
     const dst = `${93 + pick(60)}.${pick(256)}.${pick(256)}.${1 + pick(254)}:${[443, 80, 8080][i % 3] ?? 443}`;
-    const f = emu.masquerade({ src: `${pod}:${32768 + pick(28000)}`, dst, proto: 'TCP' }, node, { established: true, age: i % 10 === 0 ? 9000 : pick(600) });
+    const f = emu.masquerade({ src: `${pod}:${32768 + pick(28000)}`, dst, proto: 'TCP' }, nodeIP, { established: true, age: i % 10 === 0 ? 9000 : pick(600) });
     owned.push({ ct: tcp4, key: f.ctKey });
   }
   for (let i = 0; i < 1500; i++) {
     // DNS over UDP: most of it minutes old, so expired.
-    const f = emu.masquerade({ src: `10.0.${1 + (i % 8)}.${10 + (i % 200)}:${20000 + i}`, dst: `8.8.${i % 2 === 0 ? 8 : 4}.${i % 2 === 0 ? 8 : 4}:53`, proto: 'UDP' }, node, { age: i % 3 === 0 ? 0 : 120 + pick(600) });
+    const f = emu.masquerade({ src: `10.0.${1 + (i % 8)}.${10 + (i % 200)}:${20000 + i}`, dst: `8.8.${i % 2 === 0 ? 8 : 4}.${i % 2 === 0 ? 8 : 4}:53`, proto: 'UDP' }, nodeIP, { age: i % 3 === 0 ? 0 : 120 + pick(600) });
     owned.push({ ct: any4, key: f.ctKey });
   }
   for (let i = 0; i < 300; i++) {
-    const f = emu.masquerade({ src: `10.0.3.${10 + (i % 200)}:${1000 + i}`, dst: `1.1.1.${1 + (i % 254)}`, proto: 'ICMP' }, node, { age: pick(90) });
+    const f = emu.masquerade({ src: `10.0.3.${10 + (i % 200)}:${1000 + i}`, dst: `1.1.1.${1 + (i % 254)}`, proto: 'ICMP' }, nodeIP, { age: pick(90) });
     owned.push({ ct: any4, key: f.ctKey });
   }
   for (let i = 0; i < 800; i++) {
@@ -93,10 +89,6 @@ export function populateDemoNode(seed = 2026): DemoNode {
   for (const [i, f] of owned.entries()) {
     if (i % 24 === 5 && f.ct.delete(f.key)) evicted++;
   }
-  const close = (): void => {
-    for (const m of [nat4, nat6, ...retries]) m.close();
-    cell.stop();
-    InitMapInfo(undefined, undefined);
-  };
-  return { cell, tcp4, any4, tcp6, any6, nat4, nat6, retries, emu, now, realClock: now === real, connections, evicted, close };
+  const close = (): void => { node.close(); };
+  return { node, tcp4, any4, tcp6, any6, nat4, nat6, retries, emu, now, realClock: now === real, connections, evicted, close };
 }

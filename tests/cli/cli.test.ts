@@ -5,14 +5,14 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { privateBpffs, requirePrivileged } from '../helpers/priv.js';
 import { bpftoolUpdate } from '../helpers/bpftool.js';
-import {
-  Maps, setCTMapConfig, resetCTMapConfig, NewPerClusterCTMaps, GetClusterCTMaps, type ConntrackMap,
-} from '../../src/ctmap/index.js';
-import { GlobalMaps, setNATMapEntriesGlobal, NewPerClusterNATMaps, type NatMap } from '../../src/nat/index.js';
+import { type ConntrackMap } from '../../src/ctmap/index.js';
+import { type NatMap } from '../../src/nat/index.js';
 import { parseCtMapRecords, parseNatMapRecords, CtKey4Global, CtEntry } from '../../src/structs/index.js';
-import { setMapRoot, DefaultMapRoot, BpfMap, MapType } from '../../src/syscall/index.js';
+import { BpfMap, MapType } from '../../src/syscall/index.js';
 import { DatapathEmulator } from '../../src/testing/emulator.js';
 import type { Test } from 'tap';
+import { Maps, setCTMapConfig, resetCTMapConfig, GlobalMaps, setNATMapEntriesGlobal, setMapRoot, DefaultMapRoot } from '../../src/compat/index.js';
+import { NewPerClusterCTMaps, GetClusterCTMaps, NewPerClusterNATMaps } from '../../src/compat/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = resolve(here, '..', '..', 'dist', 'cli', 'main.js');

@@ -6,9 +6,10 @@
  */
 import { openSync } from 'node:fs';
 import type { BpfBackend } from '../../src/syscall/ffi.js';
+import { Kernel } from '../../src/syscall/kernel.js';
 import { BpfCmd, bpfMapInfo, infoByFdAttr, mapBatchAttr, mapCreateAttr, mapElemAttr } from '../../src/syscall/attr.js';
 import { Errno } from '../../src/syscall/errors.js';
-import { dataView } from '../../src/structs/layout.js';
+import { dataView } from '../../src/structs/bytes.js';
 
 interface FakeMap {
   type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: Uint8Array;
@@ -22,6 +23,13 @@ export class FakeKernel implements BpfBackend {
   /** Return -errno for the nth call of a command (consumed when hit). */
   readonly inject: { cmd: number; errno: number; after?: number }[] = [];
   #bufs: Uint8Array[] = [];
+  #kernel: Kernel | undefined;
+
+  /** A Kernel over this fake backend (what maps and settings take). */
+  get kernel(): Kernel {
+    this.#kernel ??= new Kernel(this);
+    return this.#kernel;
+  }
 
   address(buf: Uint8Array): bigint {
     let i = this.#bufs.indexOf(buf);

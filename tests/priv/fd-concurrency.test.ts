@@ -16,14 +16,14 @@ t.test('10,000 open/close cycles leave the fd count unchanged', async (t) => {
   const base = BpfMap.openOrCreate(SPEC, path).map;
   const before = openFdCount();
   for (let i = 0; i < 10_000; i++) {
-    const m = BpfMap.openPinned(path, SPEC);
+    const m = BpfMap.openPinned(path, { expect: SPEC });
     if (i % 1000 === 0) m.count();
     m.close();
   }
   t.equal(openFdCount(), before, 'openPinned + close');
   for (let i = 0; i < 2_000; i++) {
     try {
-      BpfMap.openPinned(path, { ...SPEC, keySize: 8 });
+      BpfMap.openPinned(path, { expect: { ...SPEC, keySize: 8 } });
     } catch {
       // refused as incompatible; the fd it opened must be closed
     }

@@ -6,10 +6,10 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caught, privateBpffs, requirePrivileged } from '../helpers/priv.js';
 import {
+  defaultKernel,
   BpfMap, MapType, UpdateFlags, BpfError, MapIncompatibleError, isNotExist, isBpffs, ensurePinDir, mountBpffs,
   unmountBpffs, objGet, mapGetFdById, objName, shimCandidates, loadKoffiBackend, ShimNotFoundError, IterationError,
 } from '../../src/syscall/index.js';
-import { setLogger } from '../../src/log.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const LRU = { name: 'test_lru', type: MapType.LRUHash, keySize: 4, valueSize: 8, maxEntries: 4096 } as const;
@@ -99,9 +99,6 @@ t.test('pinning, openPinned, openOrCreate and incompatible pins', async (t) => {
   const fs = privateBpffs(t);
   t.ok(isBpffs(fs));
   const path = join(fs, 'tc', 'globals', 'test_lru');
-  const warnings: string[] = [];
-  const prev = setLogger((level, msg) => { if (level === 'warn') warnings.push(msg); });
-  t.teardown(() => setLogger(prev));
 
   const r1 = BpfMap.openOrCreate(LRU, path);
   t.equal(r1.outcome, 'created');
@@ -114,18 +111,18 @@ t.test('pinning, openPinned, openOrCreate and incompatible pins', async (t) => {
   t.equal(r2.map.pinnedAt, path);
   r2.map.close();
 
-  { const e = caught(() => BpfMap.openPinned(path, { ...LRU, keySize: 14 })); t.ok(e instanceof MapIncompatibleError && e.field === 'key size' && e.want === 14 && e.got === 4, 'throws the expected error'); }
-  t.throws(() => BpfMap.openPinned(path, { ...LRU, type: MapType.Hash }), /type is LRUHash, expected Hash/);
-  t.throws(() => BpfMap.openPinned(path, { ...LRU, valueSize: 56 }), /value size is 8, expected 56/);
-  t.throws(() => BpfMap.openPinned(path, { ...LRU, maxEntries: 1 }), /max entries is 4096, expected 1/);
-  t.throws(() => BpfMap.openPinned(path, { ...LRU, flags: 2 }), /flags is 0x0, expected 0x2/);
+  { const e = caught(() => BpfMap.openPinned(path, { expect: { ...LRU, keySize: 14 } })); t.ok(e instanceof MapIncompatibleError && e.field === 'key size' && e.want === 14 && e.got === 4, 'throws the expected error'); }
+  t.throws(() => BpfMap.openPinned(path, { expect: { ...LRU, type: MapType.Hash } }), /type is LRUHash, expected Hash/);
+  t.throws(() => BpfMap.openPinned(path, { expect: { ...LRU, valueSize: 56 } }), /value size is 8, expected 56/);
+  t.throws(() => BpfMap.openPinned(path, { expect: { ...LRU, maxEntries: 1 } }), /max entries is 4096, expected 1/);
+  t.throws(() => BpfMap.openPinned(path, { expect: { ...LRU, flags: 2 } }), /flags is 0x0, expected 0x2/);
   using still = BpfMap.openPinned(path);
   t.same(still.get(key(7)), val(7), 'a refused open changed nothing');
 
   const r3 = BpfMap.openOrCreate({ ...LRU, valueSize: 16 }, path);
   t.equal(r3.outcome, 'recreated');
   t.equal(r3.replaced?.field, 'value size');
-  t.same(warnings, ['Unpinning map with incompatible properties']);
+  t.match(r3.replaced?.message, `pinned map ${path} is incompatible: value size is 8, expected 16`, 'the reason is a value: the caller decides how to report it');
   t.equal(r3.map.valueSize, 16);
   t.equal(r3.map.count(), 0, 'contents of the incompatible map are gone');
   r3.map.unpin();
@@ -136,7 +133,7 @@ t.test('pinning, openPinned, openOrCreate and incompatible pins', async (t) => {
   const missing = join(fs, 'nope');
   { const e = caught(() => BpfMap.openPinned(missing)); t.ok(e instanceof BpfError && e.code === 'ENOENT'
     && e.message.includes(missing) && isNotExist(e), 'throws the expected error'); }
-  t.throws(() => objGet(missing), /ENOENT/);
+  t.throws(() => objGet(defaultKernel(), missing), /ENOENT/);
   using m = BpfMap.create(LRU);
   t.throws(() => { m.pin('/tmp/not-bpffs/x'); }, /not on a bpffs mount/);
   t.throws(() => { ensurePinDir('/proc/x/y'); }, /not on a bpffs mount/);
@@ -165,7 +162,7 @@ t.test('map-in-map: array and hash of maps, inner ids, reopen by id', async (t) 
   }
   t.throws(() => BpfMap.create({ name: 'x', type: MapType.ArrayOfMaps, keySize: 4, valueSize: 4, maxEntries: 2 }), /needs an innerMap spec/);
   t.throws(() => BpfMap.create({ ...LRU, innerMap: inner }), /needs type ArrayOfMaps or HashOfMaps/);
-  t.throws(() => mapGetFdById(0x7ffffff0), /ENOENT/);
+  t.throws(() => mapGetFdById(defaultKernel(), 0x7ffffff0), /ENOENT/);
 });
 
 t.test('creation errors name the parameter', async (t) => {

@@ -4,26 +4,27 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { caught, openFdCount, privateBpffs, requirePrivileged } from '../helpers/priv.js';
 import { bpftoolJSON, bpftoolUpdate } from '../helpers/bpftool.js';
+// Go's semantics through ctmap/compat (process-wide settings, as Cilium's package variables).
+import { NatMap, IPv4, IPv6, NatDumpEntriesWithTimeDiff, DeleteMapping4, DeleteSwappedMapping4 } from '../../src/nat/index.js';
 import {
-  GlobalMaps, NatMap, IPv4, IPv6, setNATMapEntriesGlobal, natMapMaxEntries, NatDumpEntriesWithTimeDiff, RetriesMaps,
-  NewPerClusterNATMaps, GetClusterNATMap, ClusterNATMaps, CleanupPerClusterNATMaps, NatClusterOuterMapNameTestOverride,
-  DeleteMapping4, DeleteSwappedMapping4, NatMapNext4, NatMapNext6, PurgeOrphanNATEntries, NatGCStats,
-  FakePerClusterNATMaps, type CtCheckStrategy,
-} from '../../src/nat/index.js';
-import {
-  Maps, newMap, CtMapType, setCTMapConfig, resetCTMapConfig, InitMapInfo, WithNetworkID, WithClusterID, MapLoadError,
-  NewPerClusterCTMaps, ConntrackMap, type GCEvent, type ClockReader,
+  CtMapType, NatMapNext4, NatMapNext6, NatGCStats, ConntrackMap, type CtCheckStrategy, type GCEvent,
 } from '../../src/ctmap/index.js';
+import {
+  GlobalMaps, setNATMapEntriesGlobal, natMapMaxEntries, RetriesMaps, NewPerClusterNATMaps, GetClusterNATMap, ClusterNATMaps,
+  CleanupPerClusterNATMaps, NatClusterOuterMapNameTestOverride, PurgeOrphanNATEntries, FakePerClusterNATMaps, Maps, newMap,
+  setCTMapConfig, resetCTMapConfig, InitMapInfo, WithNetworkID, WithClusterID, NewPerClusterCTMaps, setMapRoot, DefaultMapRoot,
+  setBackend, getBackend, setLogger, NewNatMap, processSettings,
+} from '../../src/compat/index.js';
+import { MapLoadError } from '../../src/syscall/index.js';
+import type { ClockReader } from '../../src/datapath/index.js';
 import {
   CtEntry, CtKey4Global, NatKey4, NatEntry4, NatKey6, NatEntry6, TupleKey4, TupleKey6Global, DSRInternal,
   TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE, type NatKey,
 } from '../../src/structs/index.js';
 import {
-  setMapRoot, DefaultMapRoot, MapIncompatibleError, isNotExist, NewDumpStats, setBackend, getBackend,
-  BpfCmd, Errno, mapBatchAttr, mapElemAttr, possibleCPUs,
+  MapIncompatibleError, isNotExist, NewDumpStats, BpfCmd, Errno, mapBatchAttr, mapElemAttr, possibleCPUs,
 } from '../../src/syscall/index.js';
 import { DatapathEmulator, DROP_NAT_NO_MAPPING } from '../../src/testing/emulator.js';
-import { setLogger } from '../../src/log.js';
 import { Registry } from 'prom-client';
 import type { Test } from 'tap';
 
@@ -90,14 +91,14 @@ t.test('global NAT maps: Cilium shapes, sizes, open errors, incompatible pins', 
   t.equal(openFdCount(), fds);
   t.same(GlobalMaps(false, true).v4, undefined);
   // A v4 NAT map object over the v6 pin is refused, not misread.
-  const wrong = new NatMap('cilium_snat_v6_external', IPv4, 16384);
+  const wrong = NewNatMap('cilium_snat_v6_external', IPv4, 16384);
   const bad = caught(() => { wrong.open(); });
   t.ok(bad instanceof MapIncompatibleError);
   t.equal((bad as MapIncompatibleError).field, 'key size');
   t.equal(openFdCount(), fds, 'the refused pin is closed');
-  t.match(msg(caught(() => new NatMap('x', 'ipv5' as 'ipv4', 1))), 'family');
-  t.match(msg(caught(() => new NatMap('x', IPv4, 0))), 'max entries');
-  t.match(msg(caught(() => new NatMap('', IPv4, 1))), 'non-empty');
+  t.match(msg(caught(() => new NatMap(processSettings(), 'x', 'ipv5' as 'ipv4', { maxEntries: 1 }))), 'family');
+  t.match(msg(caught(() => NewNatMap('x', IPv4, 0))), 'max entries');
+  t.match(msg(caught(() => new NatMap(processSettings(), '', IPv4))), 'non-empty');
   t.match(msg(caught(() => { wrong.clearAll(); })), 'clear map: events buffer and value cache are not supported');
   v6?.unpin();
   v6?.unpin();

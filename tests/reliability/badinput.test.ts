@@ -3,17 +3,15 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { caught, privateBpffs, requirePrivileged } from '../helpers/priv.js';
-import {
-  CtKey4Global, CtKey6Global, CtEntry, NatEntry4, NatEntry6, NatKey4, NatKey6, parseCtMapRecords, JsonSyntaxError,
-} from '../../src/structs/index.js';
-import {
-  Maps, newMap, ConntrackMap, ValidateClusterID, GetClusterCTMaps, NewPerClusterCTMaps, WithClusterID, WithNetworkID,
-  setMaxConnectedClusters, GetCTCurTime, NewCTTimeToSecConverter, setGCClockSource, setCTMapConfig, resetCTMapConfig,
-  GCFilter, gcWithFilter, SignalQueue, NetAddrSet, ClusterOuterMapNameTestOverride, CtMapType,
-} from '../../src/ctmap/index.js';
-import { GlobalMaps, NatMap, GetClusterNATMap, setNATMapEntriesGlobal } from '../../src/nat/index.js';
-import { setMapRoot, DefaultMapRoot, mapPinPath, MapIncompatibleError, BpfMap, MapType, NewDumpStats } from '../../src/syscall/index.js';
+import { CtKey4Global, CtKey6Global, CtEntry, NatEntry4, NatEntry6, NatKey4, NatKey6, parseCtMapRecords, JsonSyntaxError } from '../../src/structs/index.js';
+import { ConntrackMap, GCFilter, NetAddrSet, CtMapType, purgeOrphans } from '../../src/ctmap/index.js';
+import { Settings } from '../../src/datapath/index.js';
+import { openNode } from '../../src/node/index.js';
+import { NatMap } from '../../src/nat/index.js';
+import { MapIncompatibleError, BpfMap, MapType, NewDumpStats } from '../../src/syscall/index.js';
 import type { Test } from 'tap';
+import { Maps, newMap, ValidateClusterID, WithClusterID, WithNetworkID, setMaxConnectedClusters, GetCTCurTime, NewCTTimeToSecConverter, setGCClockSource, setCTMapConfig, resetCTMapConfig, SignalQueue, ClusterOuterMapNameTestOverride, GlobalMaps, setNATMapEntriesGlobal, setMapRoot, DefaultMapRoot, mapPinPath } from '../../src/compat/index.js';
+import { GetClusterCTMaps, NewPerClusterCTMaps, gcWithFilter, GetClusterNATMap } from '../../src/compat/index.js';
 
 function digest(maps: readonly (ConntrackMap | NatMap)[]): string {
   const h = createHash('sha256');
@@ -113,9 +111,34 @@ t.test('a table of bad inputs: each refused with a clear error, no map changed',
     ['config: Any table above the max', () => setCTMapConfig({ ctMapEntriesGlobalAny: 2 ** 25 }), /must not exceed maximum 16777216/],
     ['config: negative NAT size', () => setNATMapEntriesGlobal(-5), /NAT map size/],
     ['map root: relative', () => { setMapRoot('relative'); }, /absolute path/],
-    ['map name: empty', () => new ConntrackMap('', 0), /non-empty/],
-    ['map type 9', () => new ConntrackMap('x', 9), /Unexpected map type Unknown \(9\)/],
-    ['NAT family ipv5', () => new NatMap('x', any('ipv5'), 10), /family/],
+    ['map name: empty', () => new ConntrackMap(new Settings(), '', 0), /non-empty/],
+    ['map type 9', () => newMap('x', 9), /Unexpected map type Unknown \(9\)/],
+    ['NAT family ipv5', () => new NatMap(new Settings(), 'x', any('ipv5')), /family/],
+    // The JavaScript API: settings, node options, GC options, filters.
+    ['settings: relative bpffs', () => new Settings({ bpffs: 'fs' }), /absolute path/],
+    ['settings: fractional CT size', () => new Settings({ ctSizes: { tcp: 2048.5 } }), /ctSizes.tcp/],
+    ['settings: CT size below the agent minimum', () => new Settings({ ctSizes: { any: 100 } }), /must be greater or equal to 1024/],
+    ['settings: 300 clusters', () => new Settings({ maxConnectedClusters: 300 }), /255 or 511/],
+    ['settings: clock source tsc', () => new Settings({ clockSource: any({ mode: 'tsc' }) }), /invalid clocksource: tsc/],
+    ['settings: a logger that is not a function', () => new Settings({ logger: any('stderr') }), /logger must be a function/],
+    ['settings: a kernel that is not a Kernel', () => new Settings({ kernel: any({}) }), /kernel must be a Kernel/],
+    ['openNode: ipv4 "yes"', () => openNode({ bpffs: '/tmp', ipv4: any('yes') }), /ipv4 must be a boolean/],
+    ['openNode: settings of another kind', () => openNode({ settings: any({ bpffs: '/' }) }), /Settings object/],
+    ['map.gc: an unknown option', () => tcp4.gc(any({ tim: 1 })), /unknown option "tim"/],
+    ['map.gc: Go\'s GCFilter', () => tcp4.gc(any(new GCFilter({ removeExpired: true, time: 1e9 }))), /options object/],
+    ['map.gc: time -1', () => tcp4.gc({ time: -1 }), /u32 CT time/],
+    ['map.gc: mode "quick"', () => tcp4.gc({ mode: any('quick') }), /mode must be/],
+    ['map.gc: onRemoved not a function', () => tcp4.gc({ time: 1e9, onRemoved: any(5) }), /onRemoved must be a function/],
+    ['map.flush: positional sinks', () => tcp4.flush(any(() => undefined)), /options object/],
+    ['filter: prefix /33', () => tcp4.entries({ filter: { src: '10.0.0.0/33' } }).next(), /bad bits/],
+    ['filter: dport 65536', () => tcp4.entries({ filter: { dport: 65536 } }).next(), /dport: 65536 is out of range/],
+    ['filter: unknown CT flag', () => tcp4.entries({ filter: { flags: 'Closing' } }).next(), /unknown CT flag "Closing"/],
+    ['filter: direction UP', () => tcp4.entries({ filter: { dir: any('UP') } }).next(), /dir must be IN, OUT, SVC or RELATED/],
+    ['filter: limit 0', () => tcp4.entries({ filter: { limit: 0 } }).next(), /limit must be at least 1/],
+    ['filter: an unknown field', () => tcp4.entries({ filter: any({ port: 80 }) }).next(), /unknown field "port"/],
+    ['filter: CT flags on a NAT map', () => nat4.entries({ filter: { flags: ['SeenNonSyn'] } }).next(), /CT entries only/],
+    ['filter: a filtered GC with an expiry in scope', () => tcp4.gc({ time: 1e9, filter: { expiredAt: -3 } }), /expiredAt/],
+    ['purge: strategy "guess"', () => purgeOrphans(tcp4, tcp6, { strategy: any('guess') }), /strategy must be/],
     ['GC filter: time -1', () => new GCFilter({ time: -1 }), /u32/],
     ['GC filter: time 2^32', () => new GCFilter({ time: 2 ** 32 }), /u32/],
     ['GC filter: bad match address', () => new GCFilter({ matchIPs: ['bad'] }), /bad/],

@@ -4,11 +4,12 @@ import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openFdCount, privateBpffs, requirePrivileged } from '../helpers/priv.js';
-import { Maps, setCTMapConfig, resetCTMapConfig, InitMapInfo, GCFilter, gcWithFilter, type ConntrackMap } from '../../src/ctmap/index.js';
-import { GlobalMaps, setNATMapEntriesGlobal, PurgeOrphanNATEntries, type NatMap } from '../../src/nat/index.js';
+import { GCFilter, type ConntrackMap } from '../../src/ctmap/index.js';
+import { type NatMap } from '../../src/nat/index.js';
 import { CtKey4Global, CtEntry, NatKey4, NatEntry4 } from '../../src/structs/index.js';
-import { setMapRoot, DefaultMapRoot } from '../../src/syscall/index.js';
-import { setLogger } from '../../src/log.js';
+import { setLogger } from '../../src/compat/index.js';
+import { Maps, setCTMapConfig, resetCTMapConfig, InitMapInfo, GlobalMaps, setNATMapEntriesGlobal, PurgeOrphanNATEntries, setMapRoot, DefaultMapRoot } from '../../src/compat/index.js';
+import { gcWithFilter } from '../../src/compat/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const key = (i: number): CtKey4Global => CtKey4Global.fromBytes(Uint8Array.of(10, (i >> 16) & 255, (i >> 8) & 255, i & 255, 192, 168, 0, 1, 0, 0x50, (i >> 8) & 255, i & 255, 6, 0));

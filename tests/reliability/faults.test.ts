@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caught, openFdCount, privateBpffs, requirePrivileged } from '../helpers/priv.js';
-import { Maps, newMap, setCTMapConfig, resetCTMapConfig, GCFilter, gcWithFilter, MapLoadError, type ConntrackMap } from '../../src/ctmap/index.js';
+import { GCFilter, type ConntrackMap } from '../../src/ctmap/index.js';
 import { CtKey4Global, CtEntry } from '../../src/structs/index.js';
-import { setMapRoot, DefaultMapRoot, mountBpffs, unmountBpffs, BpfError, isNotExist, IterationError } from '../../src/syscall/index.js';
-import { setLogger } from '../../src/log.js';
+import { mountBpffs, unmountBpffs, BpfError, isNotExist, IterationError } from '../../src/syscall/index.js';
+import { setLogger } from '../../src/compat/index.js';
 import type { Test } from 'tap';
+import { Maps, newMap, setCTMapConfig, resetCTMapConfig, MapLoadError, setMapRoot, DefaultMapRoot } from '../../src/compat/index.js';
+import { gcWithFilter } from '../../src/compat/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const key = (i: number): CtKey4Global => CtKey4Global.fromBytes(Uint8Array.of(10, (i >> 16) & 255, (i >> 8) & 255, i & 255, 192, 168, 0, 1, 0, 0x50, (i >> 8) & 255, i & 255, 6, 0));

@@ -1,10 +1,11 @@
 // 10,000 open/iterate/close cycles: the fd count and the RSS come back to their baseline.
 import t from 'tap';
 import { openFdCount, privateBpffs, requirePrivileged } from '../helpers/priv.js';
-import { newMap, setCTMapConfig, resetCTMapConfig, GCFilter, gcWithFilter } from '../../src/ctmap/index.js';
-import { GlobalMaps, setNATMapEntriesGlobal, type NatMap } from '../../src/nat/index.js';
+import { GCFilter } from '../../src/ctmap/index.js';
+import { type NatMap } from '../../src/nat/index.js';
 import { CtKey4Global, CtEntry } from '../../src/structs/index.js';
-import { setMapRoot, DefaultMapRoot } from '../../src/syscall/index.js';
+import { newMap, setCTMapConfig, resetCTMapConfig, GlobalMaps, setNATMapEntriesGlobal, setMapRoot, DefaultMapRoot } from '../../src/compat/index.js';
+import { gcWithFilter } from '../../src/compat/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 

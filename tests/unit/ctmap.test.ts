@@ -2,21 +2,24 @@
 import t from 'tap';
 import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
+// These are Go's semantics: the Go-shaped names come from ctmap/compat (process-wide settings), the rest from their layers.
 import {
-  CtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeKeySize, ctMapTypeMaxEntries, ctMapTypeIsIPv4, ctMapTypeIsIPv6,
-  ctMapTypeIsTCP, ctMapTypeValue, ctMapTypeKey, ctMapTypeGlobalName, ctMapFlags, setCTMapConfig, resetCTMapConfig,
-  ctMapConfig, roundForDistributedLRU, validateCTMapSizes,
-  ValidateClusterID, setMaxConnectedClusters, clusterIDMax,
-  GetCTCurTime, NewCTTimeToSecConverter, remainingSecondsFormatter, parseSchedstatJiffies, clockSourceFromOptions,
-  systemClock, type ClockReader,
-  Maps, NewGlobalMap, NewGlobalMapSpec, newMap, ConntrackMap, OpenCTMap, DumpEntriesWithTimeDiff, WithClusterID,
-  WithNetworkID, WithRegistry, MapPressureMetricName, mapPressureLabel, newCTMaps,
-  ClusterOuterMapName, ClusterInnerMapName, ClusterOuterMapNameTestOverride, PerClusterCTMapKey, PerClusterCTMapVal,
-  NewPerClusterCTMaps, GetClusterCTMaps,
-  NewCtMockMap, CtMockMap, MockMapPath, NewFakePerClusterCTMaps,
+  CtMapType, ctMapTypeString, ctMapTypeName, ctMapTypeKeySize, ctMapTypeIsIPv4, ctMapTypeIsIPv6,
+  ctMapTypeIsTCP, ctMapTypeValue, ctMapTypeKey, ctMapTypeGlobalName, ConntrackMap, OpenCTMap, DumpEntriesWithTimeDiff,
+  PerClusterCTMapKey, PerClusterCTMapVal,
 } from '../../src/ctmap/index.js';
+import {
+  ctMapTypeMaxEntries, ctMapFlags, setCTMapConfig, resetCTMapConfig, ctMapConfig, validateCTMapSizes, ValidateClusterID,
+  setMaxConnectedClusters, clusterIDMax, Maps, NewGlobalMap, NewGlobalMapSpec, newMap, WithClusterID, WithNetworkID, WithRegistry,
+  newCTMaps, ClusterOuterMapName, ClusterInnerMapName, ClusterOuterMapNameTestOverride, NewPerClusterCTMaps, GetClusterCTMaps,
+  NewCtMockMap, CtMockMap, MockMapPath, NewFakePerClusterCTMaps, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot,
+} from '../../src/compat/index.js';
+import {
+  roundForDistributedLRU, GetCTCurTime, NewCTTimeToSecConverter, remainingSecondsFormatter, parseSchedstatJiffies,
+  clockSourceFromOptions, systemClock, MapPressureMetricName, mapPressureLabel, Settings, type ClockReader,
+} from '../../src/datapath/index.js';
 import { CtEntry, CtKey4Global, CtKey6Global, CtMapRecord, TUPLE_F_IN, TUPLE_F_SERVICE } from '../../src/structs/index.js';
-import { possibleCPUs, MapType, MapFlags, setMapRoot, mapRoot, mapPinPath, DefaultMapRoot, joinErrors } from '../../src/syscall/index.js';
+import { possibleCPUs, MapType, MapFlags, joinErrors } from '../../src/syscall/index.js';
 import { caught } from '../helpers/priv.js';
 
 const msg = (e: unknown): string => (e instanceof Error ? e.message : `not an error: ${String(e)}`);
@@ -43,8 +46,9 @@ t.test('map type enum: String, name, key, maxEntries and the out-of-range rules'
   t.not(ctMapTypeValue(), ctMapTypeValue(), 'value() is fresh each time');
   t.ok(ctMapTypeKey(0, new Uint8Array(14)) instanceof CtKey4Global);
   t.ok(ctMapTypeKey(3, new Uint8Array(38)) instanceof CtKey6Global);
-  t.match(msg(caught(() => new ConntrackMap('x', 7))), 'Unexpected map type Unknown (7)');
-  t.match(msg(caught(() => new ConntrackMap('', 0))), 'non-empty string');
+  t.match(msg(caught(() => new ConntrackMap(new Settings(), 'x', 7))), 'Unexpected map type Unknown (7)');
+  t.match(msg(caught(() => new ConntrackMap(new Settings(), '', 0))), 'non-empty string');
+  t.match(msg(caught(() => newMap('x', 7))), 'Unexpected map type Unknown (7)');
 });
 
 t.test('max entries: 0 means default, validation texts, distributed LRU rounding', async (t) => {
@@ -56,9 +60,9 @@ t.test('max entries: 0 means default, validation texts, distributed LRU rounding
   const before = ctMapConfig();
   t.equal(msg(caught(() => setCTMapConfig({ ctMapEntriesGlobalTCP: 1023 }))), 'specified CT tables values 1023/1024 must be greater or equal to 1024');
   t.equal(msg(caught(() => setCTMapConfig({ ctMapEntriesGlobalAny: 16777217 }))), 'specified CT tables values 2048/16777217 must not exceed maximum 16777216');
-  t.match(msg(caught(() => setCTMapConfig({ ctMapEntriesGlobalAny: 1.5 }))), 'integers');
+  t.match(msg(caught(() => setCTMapConfig({ ctMapEntriesGlobalAny: 1.5 }))), 'integer');
   t.match(msg(caught(() => setCTMapConfig({ distributedLRU: 'yes' as unknown as boolean }))), 'boolean');
-  t.equal(ctMapConfig(), before, 'a refused configuration changes nothing');
+  t.same(ctMapConfig(), before, 'a refused configuration changes nothing');
   t.doesNotThrow(() => { validateCTMapSizes(1024, 16777216); });
   t.equal(ctMapFlags(), 0);
   t.equal(possibleCPUs('0-3\n'), 4);
@@ -106,7 +110,10 @@ t.test('map options, paths under the map root, REPL forms', async (t) => {
   t.equal(m.clusterID, 7);
   t.equal(m.networkID, 3);
   setMapRoot('/run/ctmap-bpffs/');
-  t.equal(m.path(), '/run/ctmap-bpffs/tc/globals/cilium_ct4_global', 'the root applies to existing objects');
+  // Compat maps capture the process settings when built (Go fixes a map's path on first use): a later root
+  // applies to maps built after it, never to one already handed out.
+  t.equal(m.path(), '/sys/fs/bpf/tc/globals/cilium_ct4_global', 'an existing map keeps the root it was built with');
+  t.equal(newMap('cilium_ct4_global', 0).path(), '/run/ctmap-bpffs/tc/globals/cilium_ct4_global', 'a new map takes the new root');
   t.equal(mapPinPath('x'), '/run/ctmap-bpffs/tc/globals/x');
   setMapRoot('/');
   t.equal(mapPinPath('x'), '/tc/globals/x');
@@ -115,9 +122,10 @@ t.test('map options, paths under the map root, REPL forms', async (t) => {
   t.match(msg(caught(() => WithClusterID(-1))), 'unsigned 32-bit');
   t.match(msg(caught(() => WithNetworkID(2 ** 32))), 'unsigned 32-bit');
   t.equal(String(m), 'cilium_ct4_global');
-  t.match(inspect(m), /^ConntrackMap\(cilium_ct4_global tcp4 max=524288 cluster=7 network=3 closed\) @ \/tc\/globals\/cilium_ct4_global$/);
+  t.match(inspect(m), /^ConntrackMap\(cilium_ct4_global tcp4 max=524288 cluster=7 network=3 closed\) @ \/sys\/fs\/bpf\/tc\/globals\/cilium_ct4_global$/);
+  t.equal(inspect(newMap('cilium_ct4_global', 0)), 'ConntrackMap(cilium_ct4_global tcp4 max=524288 closed) @ /tc/globals/cilium_ct4_global');
   t.same(JSON.parse(JSON.stringify(m)), {
-    name: 'cilium_ct4_global', type: 'tcp4', path: '/tc/globals/cilium_ct4_global', keySize: 14, valueSize: 56,
+    name: 'cilium_ct4_global', type: 'tcp4', path: '/sys/fs/bpf/tc/globals/cilium_ct4_global', keySize: 14, valueSize: 56,
     maxEntries: 524288, clusterID: 7, networkID: 3, open: false,
   });
   t.equal(m.isOpen, false);

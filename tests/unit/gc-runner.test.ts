@@ -4,10 +4,11 @@ import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
 import {
   calculateInterval, getInterval, GCIntervalStart, Observable, SignalQueue, SignalProtoV4, SignalProtoV6, GCRunner,
-  NewFakeGCRunner, GCFilter, NetAddrSet, GCStats, realWait, type WakeReason, type ConntrackMap,
-} from '../../src/ctmap/index.js';
+  NewFakeGCRunner, realWait, type WakeReason, type GCRunnerOptions,
+} from '../../src/gc/index.js';
+import { GCFilter, NetAddrSet, GCStats, type ConntrackMap } from '../../src/ctmap/index.js';
 import type { GCEvent } from '../../src/ctmap/gcevent.js';
-import { setLogger } from '../../src/log.js';
+import type { LogLevel } from '../../src/datapath/log.js';
 import { BpfError, Errno } from '../../src/syscall/index.js';
 import { caught } from '../helpers/priv.js';
 
@@ -51,14 +52,12 @@ t.test('getInterval: fixed override, start value, early-pass scaling, max cap, t
 });
 
 t.test('Observable: synchronous delivery, unsubscribe, complete, a throwing observer is contained', async (t) => {
-  const o = new Observable<number>();
+  const logged: string[] = [];
+  const o = new Observable<number>((_l: LogLevel, m: string) => logged.push(m));
   const got: string[] = [];
   t.equal(o.observed, false);
   const a = o.subscribe((v) => got.push(`a${v}`), () => got.push('a done'));
   const b = o.subscribe(() => { throw new Error('bad observer'); });
-  const logged: string[] = [];
-  const prev = setLogger((_l, m) => logged.push(m));
-  t.teardown(() => setLogger(prev));
   o.emit(1);
   t.same(got, ['a1'], 'delivered before emit returns');
   t.same(logged, ['GC event observer failed']);
@@ -117,8 +116,10 @@ t.test('SignalQueue: buffered, muted drops, drain, close', async (t) => {
   t.same(await realWait(10_000, q3, new AbortController().signal), { kind: 'closed' });
 });
 
-/** A CT map stand-in whose passes delete a scripted number of entries. */
-function fakeMaps(script: number[][]): { activeMaps(): ConntrackMap[]; calls: string[] } {
+const quiet = (): void => undefined;
+
+/** CT map stand-ins whose passes (injected into the runner) delete a scripted number of entries. */
+function fakeMaps(script: number[][]): { activeMaps(): ConntrackMap[]; calls: string[]; pass: NonNullable<GCRunnerOptions['pass']> } {
   const calls: string[] = [];
   let pass = 0;
   const names = ['cilium_ct4_global', 'cilium_ct_any4_global', 'cilium_ct6_global', 'cilium_ct_any6_global'];
@@ -132,15 +133,14 @@ function fakeMaps(script: number[][]): { activeMaps(): ConntrackMap[]; calls: st
     },
     close: () => undefined, updatePressureMetricWithSize: () => 0, count: () => 10,
   }));
-  return { activeMaps: () => maps as unknown as ConntrackMap[], calls };
+  const run = (m: ConntrackMap, f: GCFilter): GCStats => (m as unknown as { gc(f: GCFilter): GCStats }).gc(f);
+  return { activeMaps: () => maps as unknown as ConntrackMap[], calls, pass: run };
 }
 
 t.test('the scheduling loop on a fake clock: intervals, signals narrow the families, starvation guard, stop', async (t) => {
-  const prev = setLogger(() => undefined);
-  t.teardown(() => setLogger(prev));
   // Pass 1: nothing deleted. Pass 2 (timer): 500 of 1000 deleted. Pass 3 (v4 signal, 1 s later): nothing. Pass 4 (timer): nothing.
   const maps = fakeMaps([[0, 0, 0, 0], [500, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]);
-  const runner = new GCRunner({ ctMaps: maps, ipv4: true, ipv6: true });
+  const runner = new GCRunner({ ctMaps: maps, ipv4: true, ipv6: true, pass: maps.pass, logger: quiet });
   let now = 1_000_000;
   const wakes: WakeReason[] = [{ kind: 'timer' }, { kind: 'signal', protos: [SignalProtoV4] }, { kind: 'timer' }, { kind: 'closed' }];
   const waited: number[] = [];
@@ -183,10 +183,8 @@ t.test('the scheduling loop on a fake clock: intervals, signals narrow the famil
 t.test('the loop after the initial scan: no endpoints, no GC; a closed signal channel stops it; pressure ticks', async (t) => {
   // Early pass scaling (§14.5 step 2): a pass 1 s after one with a 150 s interval that deleted 10 % counts as 90 %.
   t.equal(getInterval(1000, 150 * s, 0.1), 15 * s);
-  const prev = setLogger(() => undefined);
-  t.teardown(() => setLogger(prev));
   const maps = fakeMaps([[0, 0, 0, 0]]);
-  const runner = new GCRunner({ ctMaps: maps, ipv4: true, ipv6: false, config: { conntrackGCInterval: 42 * s } });
+  const runner = new GCRunner({ ctMaps: maps, ipv4: true, ipv6: false, config: { conntrackGCInterval: 42 * s }, pass: maps.pass, logger: quiet });
   const passes: number[] = [];
   let n = 0;
   runner.enable({
@@ -202,7 +200,7 @@ t.test('the loop after the initial scan: no endpoints, no GC; a closed signal ch
   t.same(passes, [42 * s, 41 * s, 40 * s], 'a fixed interval, shortened so the next full GC (due 42 s after the first) stays on time');
   t.equal(maps.calls.length, 4, 'only the initial scan ran GC (4 maps); later passes had no endpoints');
   t.equal(runner.pressureTick(), true, 'the pressure controller counts each map');
-  const failing = (err: Error): GCRunner => new GCRunner({ ctMaps: { activeMaps: () => [{ name: 'x', count: () => { throw err; } } as unknown as ConntrackMap] }, ipv4: true, ipv6: false });
+  const failing = (err: Error): GCRunner => new GCRunner({ ctMaps: { activeMaps: () => [{ name: 'x', count: () => { throw err; } } as unknown as ConntrackMap] }, ipv4: true, ipv6: false, logger: quiet });
   t.equal(failing(new BpfError({ errno: Errno.ENOTSUPP, command: 'BPF_MAP_LOOKUP_BATCH' })).pressureTick(), false, '"not supported" stops the controller for good');
   t.equal(failing(new Error('EIO')).pressureTick(), true, 'other errors are logged and the controller goes on');
 });

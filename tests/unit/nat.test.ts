@@ -1,10 +1,11 @@
 // NAT pieces without the kernel: key derivations (§8.3), the reliable walk (§6.3/§13.1), the key set, the port clamp.
 import t from 'tap';
 import { inspect } from 'node:util';
+import { egressCTKeyFromEgressNatKey, dsrCTKeyFromEgressNatKey, egressCTKeyFromIngressNatKeyAndVal, IPv4, NatMap } from '../../src/nat/index.js';
+import { NatGCStats } from '../../src/ctmap/index.js';
 import {
-  egressCTKeyFromEgressNatKey, dsrCTKeyFromEgressNatKey, egressCTKeyFromIngressNatKeyAndVal, NatGCStats, IPv4,
-  NatClusterOuterMapName, NatClusterInnerMapName, NatClusterOuterMapNameTestOverride, GetClusterNATMap, NatMap,
-} from '../../src/nat/index.js';
+  NatClusterOuterMapName, NatClusterInnerMapName, NatClusterOuterMapNameTestOverride, GetClusterNATMap,
+} from '../../src/compat/index.js';
 import { NatKey4, NatKey6, NatEntry4, NatEntry6, TupleKey4Global, TupleKey6Global, KeySet, KeyList } from '../../src/structs/index.js';
 import { DumpStats, NewDumpStats, MaxLookupError, dumpReliably, type ReliableTarget } from '../../src/syscall/index.js';
 import { clampPort, seededRandom } from '../../src/testing/emulator.js';

@@ -20,8 +20,11 @@ t.test('constants keep their Go values', async (t) => {
   t.equal(SizeofCtKey6Global, 38);
 });
 
-t.test('map names and limits, as exported from the package root', async (t) => {
-  const root = await import('../../src/index.js');
+t.test('map names and limits, as exported from the package root and ctmap/compat', async (t) => {
+  const root = await import('../../src/compat/index.js');
+  const front = await import('../../src/index.js');
+  t.same([front.MapNameTCP4Global, front.MapNameTCP6Global, front.MapNameAny4Global, front.MapNameAny6Global, front.MapNamePrefix, front.MaxTime],
+    ['cilium_ct4_global', 'cilium_ct6_global', 'cilium_ct_any4_global', 'cilium_ct_any6_global', 'cilium_ct', 4294967295]);
   t.same([root.MapNameTCP4Global, root.MapNameTCP6Global, root.MapNameAny4Global, root.MapNameAny6Global],
     ['cilium_ct4_global', 'cilium_ct6_global', 'cilium_ct_any4_global', 'cilium_ct_any6_global']);
   t.same([root.MapNamePrefix, root.MapNameTCP4, root.MapNameTCP6, root.MapNameAny4, root.MapNameAny6],

@@ -3,17 +3,16 @@
 // continue past vanished keys, the bounded key walk, and BpfError hints.
 import t from 'tap';
 import { FakeKernel } from '../helpers/fakekernel.js';
-import { setBackend } from '../../src/syscall/bpf.js';
 import { BpfMap } from '../../src/syscall/map.js';
 import { BpfCmd, MapType } from '../../src/syscall/attr.js';
 import { BpfError, Errno, errnoCode, isNotExist, isNotSupported, NotSupportedError, MapIncompatibleError } from '../../src/syscall/errors.js';
 import { initialChunkSize, IterationError } from '../../src/syscall/iterate.js';
 
-function withFake(t: { teardown(fn: () => void): void }): FakeKernel {
-  const k = new FakeKernel();
-  const prev = setBackend(k);
-  t.teardown(() => setBackend(prev));
-  return k;
+// The fake is a Kernel value handed to each map: nothing process-wide is swapped.
+let current: FakeKernel = new FakeKernel();
+function withFake(): FakeKernel {
+  current = new FakeKernel();
+  return current;
 }
 
 function key(i: number): Uint8Array {
@@ -28,8 +27,8 @@ t.test('initial chunk size follows Cilium', async (t) => {
 });
 
 t.test('batch walk: every entry once, ENOSPC doubles the chunk from the same cursor', async (t) => {
-  const k = withFake(t);
-  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 64 });
+  const k = withFake();
+  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 64 }, { kernel: current.kernel });
   for (let i = 0; i < 60; i++) m.set(key(i), new Uint8Array(8).fill(i));
   const grown: number[] = [];
   const seen = new Set<number>();
@@ -50,8 +49,8 @@ t.test('batch walk: every entry once, ENOSPC doubles the chunk from the same cur
 });
 
 t.test('batch walk errors', async (t) => {
-  const k = withFake(t);
-  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 8 });
+  const k = withFake();
+  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 8 }, { kernel: current.kernel });
   for (let i = 0; i < 8; i++) m.set(key(i), new Uint8Array(8));
   k.inject.push({ cmd: BpfCmd.BPF_MAP_LOOKUP_BATCH, errno: Errno.EFAULT });
   const err = (() => { try { m.count(); return undefined; } catch (e) { return e; } })();
@@ -66,15 +65,15 @@ t.test('batch walk errors', async (t) => {
   ac.abort(new Error('stop'));
   t.throws(() => m.count({ signal: ac.signal }), /stop/);
   t.throws(() => m.count({ chunk: 0 }), /positive integer/);
-  const arr = BpfMap.create({ name: 'a', type: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 8 });
+  const arr = BpfMap.create({ name: 'a', type: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 8 }, { kernel: current.kernel });
   t.throws(() => arr.count(), /unsupported map type Array, must be one either hash or lru-hash types/);
   arr.close();
   m.close();
 });
 
 t.test('deleteBatch continues past keys that vanished', async (t) => {
-  withFake(t);
-  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 64 });
+  withFake();
+  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 64 }, { kernel: current.kernel });
   for (let i = 0; i < 10; i++) m.set(key(i), new Uint8Array(8));
   const keys = new Uint8Array(4 * 6);
   [0, 100, 1, 101, 102, 2].forEach((v, i) => { keys.set(key(v), i * 4); });
@@ -85,8 +84,8 @@ t.test('deleteBatch continues past keys that vanished', async (t) => {
 });
 
 t.test('key walk skips vanished keys and is bounded by max_entries', async (t) => {
-  const k = withFake(t);
-  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 4 });
+  const k = withFake();
+  const m = BpfMap.create({ name: 'f', type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 4 }, { kernel: current.kernel });
   for (let i = 0; i < 4; i++) m.set(key(i), new Uint8Array(8));
   t.equal([...m.keys()].length, 4);
   // A lookup that finds nothing (deleted between GET_NEXT_KEY and LOOKUP) is skipped.

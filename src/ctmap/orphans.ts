@@ -4,17 +4,21 @@
  *
  * Same outcomes as Cilium, cheaper on large maps:
  * - the NAT map is read with batch lookups and decided straight from the
- *   batch buffers; only the keys to delete are kept, packed, and removed
- *   with BPF_MAP_DELETE_BATCH (keys that vanished meanwhile are skipped);
+ *   batch buffers; the keys condemned in a batch are removed with one
+ *   BPF_MAP_DELETE_BATCH right after it (keys that vanished meanwhile are
+ *   skipped), so memory is one batch whatever the map size. A walk that fails
+ *   stops the purge; what earlier batches condemned is gone, as in Cilium,
+ *   which deletes during its walk.
  * - whether a CT entry exists is asked with one lookup per candidate key,
  *   as Cilium does, until those lookups would cost more than reading the CT
  *   maps once; then a snapshot of the CT keys (a compact hash set) answers
- *   instead. A key the snapshot does not hold is confirmed with a real
- *   lookup before its NAT entry is condemned, so a CT entry created after the
- *   snapshot still protects its NAT entry. A CT entry deleted after the
- *   snapshot leaves its NAT entry alive until the next purge: the error is
- *   always towards keeping.
- * - nothing is deleted when the walk of the NAT map failed.
+ *   instead — unless the snapshot would exceed its memory budget. A key the
+ *   snapshot does not hold is confirmed with a real lookup before its NAT
+ *   entry is condemned, so a CT entry created after the snapshot still
+ *   protects its NAT entry. A CT entry deleted after the snapshot leaves its
+ *   NAT entry alive until the next purge: the error is always towards keeping.
+ * - a CT map that cannot be read for any reason but "no such pin" counts as
+ *   holding every key: its NAT entries are kept.
  */
 import type { Registry } from 'prom-client';
 import type { BpfMap } from '../syscall/map.js';
@@ -22,22 +26,24 @@ import { DumpStats } from '../syscall/reliable.js';
 import { isNotExist } from '../syscall/errors.js';
 import { KeyList, KeySet } from '../structs/keyset.js';
 import { ctEntryLayout, DSRInternal } from '../structs/ctentry.js';
-import { getU16 } from '../structs/layout.js';
+import { getU16 } from '../structs/bytes.js';
 import { TUPLE_F_IN } from '../structs/tuple.js';
-import type { ConntrackMap } from '../ctmap/ctmap.js';
-import { natMapFor } from '../ctmap/mapinfo.js';
-import { natGCEntriesGauge } from '../ctmap/metrics.js';
-import { log } from '../log.js';
-import { egressKeyFromIngress, swappedAddrsKey, swappedPortsKey, tuple4, tuple6 } from './keys.js';
-import type { IPFamily } from './natmap.js';
+import { describe } from '../structs/describe.js';
+import { natGCDeletedCounter, natGCEntriesGauge } from '../datapath/metrics.js';
+import type { Logger } from '../datapath/log.js';
+import { egressKeyFromIngress, swappedAddrsKey, swappedPortsKey, tuple4, tuple6 } from '../nat/keys.js';
+import type { IPFamily } from '../nat/natmap.js';
+import type { ConntrackMap } from './ctmap.js';
 
 /** How CT existence is decided: per-key lookups, one CT snapshot, or lookups until a snapshot is cheaper. */
 export type CtCheckStrategy = 'auto' | 'lookup' | 'snapshot';
 
 export interface PurgeOptions {
   readonly strategy?: CtCheckStrategy;
-  /** Records nat_gc_entries on this registry. */
+  /** Record nat_gc_entries and nat_gc_deleted_total here (default: the CT map's settings' registry). */
   readonly registry?: Registry | undefined;
+  /** Bytes a CT snapshot may take before 'auto' keeps to lookups (default 64 MiB). */
+  readonly snapshotBudget?: number;
 }
 
 /** Go NatGCStats, plus what this implementation did to get there. */
@@ -49,7 +55,7 @@ export class NatGCStats {
   ingressDeleted = 0;
   egressDeleted = 0;
   egressAlive = 0;
-  /** Set when the NAT walk failed (then nothing was deleted). */
+  /** Set when the NAT walk failed (the purge stopped there). */
   error: Error | undefined;
   /** CT lookup syscalls issued, and whether a CT snapshot was taken. */
   ctLookups = 0;
@@ -79,18 +85,21 @@ export class NatGCStats {
 // through the FFI costs ~1 µs; reading and hashing a CT entry from a batch ~0.4 µs.
 const LOOKUP_COST = 1.0;
 const SNAPSHOT_COST_PER_ENTRY = 0.4;
+const DEFAULT_SNAPSHOT_BUDGET = 64 * 1024 * 1024;
 
 const FLAGS_OFF = ctEntryLayout.offsetOf.flags;
 
 /** One CT map as the purge consults it: open, missing (ENOENT), or unusable (counts as "exists"). */
-class CtView {
+export class CtView {
   readonly map: BpfMap | undefined;
   readonly missing: boolean;
   #set: KeySet | undefined;
   readonly #stats: NatGCStats;
+  readonly #log: Logger;
 
   constructor(m: ConntrackMap, stats: NatGCStats) {
     this.#stats = stats;
+    this.#log = m.settings.logger;
     let map: BpfMap | undefined;
     let missing = false;
     try {
@@ -105,6 +114,11 @@ class CtView {
 
   get maxEntries(): number { return this.map?.maxEntries ?? 0; }
 
+  /** What a snapshot of this map may take at most (keys, tags and the slot table at full size). */
+  get snapshotBytes(): number {
+    return this.map === undefined ? 0 : KeySet.bytesFor(this.map.keySize, this.map.maxEntries);
+  }
+
   /** Read every key once into a set tagged with the DSR flag; on failure stay with lookups. */
   takeSnapshot(): void {
     if (this.map === undefined || this.#set !== undefined) return;
@@ -117,13 +131,17 @@ class CtView {
         }
       }
     } catch (err) {
-      log('debug', 'CT snapshot failed, using lookups', { error: err });
+      this.#log('debug', 'CT snapshot failed, using lookups', { error: err });
       return;
     }
     this.#set = set;
   }
 
-  /** Go ctEntryExist: found (and, for DSR keys, flagged DSRInternal), or any lookup error but ENOENT. */
+  /**
+   * Go ctEntryExist: found (and, for DSR keys, flagged DSRInternal), or any
+   * lookup error but ENOENT. A key the snapshot holds (with the DSR tag when
+   * one is needed) is answered from it; anything else asks the kernel.
+   */
   exists(key: Uint8Array, needDSR: boolean): boolean {
     if (this.map === undefined) return !this.missing;
     const set = this.#set;
@@ -146,31 +164,47 @@ class CtView {
   }
 }
 
+function checkOptions(o: PurgeOptions): { strategy: CtCheckStrategy; budget: number; registry: Registry | undefined } {
+  if (typeof (o as unknown) !== 'object' || (o as unknown) === null) throw new TypeError(`purge: options must be an object, got ${describe(o)}`);
+  const strategy: unknown = o.strategy ?? 'auto';
+  if (strategy !== 'auto' && strategy !== 'lookup' && strategy !== 'snapshot') throw new RangeError(`purge: strategy must be auto, lookup or snapshot, got ${describe(strategy)}`);
+  const budget = o.snapshotBudget ?? DEFAULT_SNAPSHOT_BUDGET;
+  if (typeof budget !== 'number' || !(budget >= 0)) throw new RangeError(`purge: snapshotBudget must be a non-negative number of bytes, got ${describe(budget)}`);
+  return { strategy, budget, registry: o.registry };
+}
+
 /**
- * Go PurgeOrphanNATEntries(ctMapTCP, ctMapAny): undefined when the pair has
- * no NAT map (network-scoped, NAT disabled, per-cluster NAT map missing).
+ * Remove the orphan NAT entries of a (TCP, Any) CT map pair. Undefined when
+ * the pair has no NAT map (network-scoped, NAT disabled, per-cluster NAT
+ * map missing or unopenable).
  */
-export function PurgeOrphanNATEntries(ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, opts: PurgeOptions = {}): NatGCStats | undefined {
-  const lease = natMapFor(ctMapTCP);
+export function purgeOrphans(ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, opts: PurgeOptions = {}): NatGCStats | undefined {
+  const { strategy, budget, registry: given } = checkOptions(opts);
+  const lease = ctMapTCP.natLease();
   const nat = lease.natMap;
   if (nat === undefined) return undefined;
+  const settings = ctMapTCP.settings;
   try {
     let natMap: BpfMap;
     try {
       natMap = nat.bpfMap;
     } catch (err) {
-      log('warn', 'Unable to open NAT map for orphan purge', { map: nat.name, error: err });
+      settings.logger('warn', 'Unable to open NAT map for orphan purge', { map: nat.name, error: err });
       return undefined;
     }
     const stats = new NatGCStats(nat.family, ctMapTCP.clusterID, new DumpStats(natMap.maxEntries));
-    purge(natMap, ctMapTCP, ctMapAny, stats, opts.strategy ?? 'auto');
+    purge(natMap, ctMapTCP, ctMapAny, stats, strategy, budget);
     if (stats.error === undefined) nat.updatePressureMetricWithSize(stats.ingressAlive + stats.egressAlive);
-    if (opts.registry !== undefined) {
-      const g = natGCEntriesGauge(opts.registry);
+    const registry = 'registry' in opts ? given : settings.registry;
+    if (registry !== undefined) {
+      const g = natGCEntriesGauge(registry);
       g.set({ family: stats.family, direction: 'ingress', status: 'alive' }, stats.ingressAlive);
       g.set({ family: stats.family, direction: 'ingress', status: 'deleted' }, stats.ingressDeleted);
       g.set({ family: stats.family, direction: 'egress', status: 'alive' }, stats.egressAlive);
       g.set({ family: stats.family, direction: 'egress', status: 'deleted' }, stats.egressDeleted);
+      const c = natGCDeletedCounter(registry);
+      c.inc({ family: stats.family, direction: 'ingress' }, stats.ingressDeleted);
+      c.inc({ family: stats.family, direction: 'egress' }, stats.egressDeleted);
     }
     return stats;
   } finally {
@@ -178,7 +212,7 @@ export function PurgeOrphanNATEntries(ctMapTCP: ConntrackMap, ctMapAny: Conntrac
   }
 }
 
-function purge(natMap: BpfMap, ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, stats: NatGCStats, strategy: CtCheckStrategy): void {
+function purge(natMap: BpfMap, ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, stats: NatGCStats, strategy: CtCheckStrategy, budget: number): void {
   const L = natMap.keySize === tuple4.size ? tuple4 : tuple6;
   const tcp = new CtView(ctMapTCP, stats);
   const any = new CtView(ctMapAny, stats);
@@ -188,8 +222,10 @@ function purge(natMap: BpfMap, ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, s
     stats.snapshot = true;
   };
   if (strategy === 'snapshot') snapshotAll();
-  // Ski rental: rent (look up) until the rent paid equals the price of buying (reading the CT maps).
-  const breakEven = strategy === 'auto' ? ((tcp.maxEntries + any.maxEntries) * SNAPSHOT_COST_PER_ENTRY) / LOOKUP_COST : Infinity;
+  // Ski rental: rent (look up) until the rent paid equals the price of buying (reading the CT maps),
+  // unless buying would take more memory than allowed.
+  const affordable = tcp.snapshotBytes + any.snapshotBytes <= budget;
+  const breakEven = strategy === 'auto' && affordable ? ((tcp.maxEntries + any.maxEntries) * SNAPSHOT_COST_PER_ENTRY) / LOOKUP_COST : Infinity;
   const egressQ = new KeyList(L.size);
   const ingressQ = new KeyList(L.size);
   const k1 = new Uint8Array(L.size);
@@ -219,15 +255,17 @@ function purge(natMap: BpfMap, ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, s
           else egressQ.push(keys, ko);
         }
       }
+      // The batch's orphans go now: the cursor is past their buckets, and memory stays one batch.
+      stats.egressDeleted += natMap.deleteBatch(egressQ.bytes, egressQ.count).done;
+      stats.ingressDeleted += natMap.deleteBatch(ingressQ.bytes, ingressQ.count).done;
+      egressQ.clear();
+      ingressQ.clear();
     }
     ds.completed = true;
   } catch (err) {
     stats.error = err instanceof Error ? err : new Error(String(err));
-    log('warn', 'NATmap dump failed during GC', { error: stats.error });
-    return;
+    ctMapTCP.settings.logger('warn', 'NATmap dump failed during GC', { error: stats.error });
   } finally {
     ds.finished = new Date();
   }
-  stats.egressDeleted = natMap.deleteBatch(egressQ.bytes, egressQ.count).done;
-  stats.ingressDeleted = natMap.deleteBatch(ingressQ.bytes, ingressQ.count).done;
 }

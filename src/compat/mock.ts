@@ -6,10 +6,11 @@
 import { CtMapRecord } from '../structs/records.js';
 import { CtEntry } from '../structs/ctentry.js';
 import { CtKey4Global, CtKey6Global, type CtKey } from '../structs/tuple.js';
-import { describe } from '../structs/layout.js';
-import { DumpEntriesWithTimeDiff, type CtMap, type DumpCallback, type MapPair } from './ctmap.js';
-import type { PerClusterCTMapper } from './percluster.js';
-import { systemClock, type ClockReader, type ClockSource } from './clock.js';
+import { describe } from '../structs/describe.js';
+import { DumpEntriesWithTimeDiff, type CtMap, type DumpCallback, type MapPair } from '../ctmap/ctmap.js';
+import type { PerClusterCTMapper } from '../ctmap/percluster.js';
+import type { CtRecord } from '../ctmap/record.js';
+import { systemClock, type ClockReader, type ClockSource } from '../datapath/clock.js';
 
 export const MockMapPath = '/this/is/a/mock/map';
 
@@ -36,6 +37,11 @@ export class CtMockMap implements CtMap {
   }
 
   count(): number { return this.entries.length; }
+
+  /** The records as iteration yields them from a real map: `{ key, entry }`. */
+  *[Symbol.iterator](): Generator<CtRecord, void, undefined> {
+    for (const r of this.entries) yield { key: r.key, entry: r.value };
+  }
 
   /** Like Go's mock, updates are dropped; they are still checked, so a test passing junk hears of it. */
   update(key: CtKey, value: CtEntry): void {

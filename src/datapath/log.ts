@@ -1,7 +1,8 @@
 /**
- * The library's logger: Cilium logs a few things (an incompatible pin being
- * replaced, a GC error it swallows) instead of failing. ctmap does the same
- * through this hook, which defaults to stderr for warnings and errors only.
+ * The logger a node's maps report to. Cilium logs a few things instead of
+ * failing (an incompatible pin being replaced, a GC error it swallows);
+ * ctmap does the same through the logger in the caller's Settings. The
+ * default writes warnings and errors to stderr in Cilium's logfmt shape.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -18,15 +19,5 @@ export const stderrLogger: Logger = (level, msg, fields) => {
   if (level === 'warn' || level === 'error') process.stderr.write(`level=${level} msg=${JSON.stringify(msg)}${fmt(fields)}\n`);
 };
 
-let logger: Logger = stderrLogger;
-
-/** Install a logger (returns the previous one). */
-export function setLogger(next: Logger): Logger {
-  const prev = logger;
-  logger = next;
-  return prev;
-}
-
-export function log(level: LogLevel, msg: string, fields?: LogFields): void {
-  logger(level, msg, fields);
-}
+/** Drops everything (tests, and callers who read the returned values instead). */
+export const silentLogger: Logger = () => undefined;

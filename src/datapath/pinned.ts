@@ -1,25 +1,31 @@
 /**
- * A map known by name and shape, pinned under the map root (Cilium's
- * bpf.Map): the spec is fixed at construction, the fd is opened lazily
- * from `<root>/tc/globals/<name>`. The CT, NAT and retries maps build on it.
+ * A map known by name and shape, pinned under the settings' bpffs root
+ * (Cilium's bpf.Map): the spec is fixed at construction, the fd is opened
+ * lazily from `<root>/tc/globals/<name>`. The CT, NAT and retries maps
+ * build on it.
  */
-import { BpfMap, incompatibility, unpinPath, type MapSpec, type OpenOutcome } from './map.js';
-import { MapLoadError } from './errors.js';
-import { mapPinPath } from './bpffs.js';
-import type { Batch, BatchOptions } from './iterate.js';
-import { describe } from '../structs/layout.js';
+import { BpfMap, incompatibility, unpinPath, type MapSpec, type OpenOutcome } from '../syscall/map.js';
+import { Errno, MapLoadError } from '../syscall/errors.js';
+import { objGetRaw } from '../syscall/sys.js';
+import { FD } from '../syscall/fd.js';
+import type { Batch, BatchOptions } from '../syscall/iterate.js';
+import { describe } from '../structs/describe.js';
+import type { Settings } from './settings.js';
 
 export abstract class PinnedMap {
   readonly name: string;
   /** What this map is created with. */
   readonly spec: MapSpec;
+  /** Where it pins, which kernel it talks to, who hears about it. */
+  readonly settings: Settings;
   #map: BpfMap | undefined;
   readonly #onPressure: ((pressure: number) => void) | undefined;
 
   /** `onPressure` receives every figure updatePressureMetricWithSize computes (a metrics gauge). */
-  protected constructor(spec: MapSpec, onPressure?: (pressure: number) => void) {
+  protected constructor(settings: Settings, spec: MapSpec, onPressure?: (pressure: number) => void) {
     this.name = spec.name;
     this.spec = spec;
+    this.settings = settings;
     this.#onPressure = onPressure;
   }
 
@@ -33,7 +39,19 @@ export abstract class PinnedMap {
 
   /** `<root>/tc/globals/<name>`. */
   path(): string {
-    return mapPinPath(this.name);
+    return this.settings.pinPath(this.name);
+  }
+
+  /**
+   * Whether an object is pinned at path(): false only when the kernel says
+   * there is none (ENOENT). Opening it may still fail (permissions, another
+   * shape), which open() reports.
+   */
+  pinned(): boolean {
+    if (this.isOpen) return true;
+    const fd = objGetRaw(this.settings.kernel, this.path());
+    if (fd >= 0) new FD(fd).close();
+    return fd >= 0 || fd !== -Errno.ENOENT;
   }
 
   /**
@@ -46,7 +64,7 @@ export abstract class PinnedMap {
     const path = this.path();
     let m: BpfMap;
     try {
-      m = BpfMap.openPinned(path);
+      m = BpfMap.openPinned(path, { kernel: this.settings.kernel });
     } catch (err) {
       throw new MapLoadError(path, err);
     }
@@ -61,11 +79,12 @@ export abstract class PinnedMap {
 
   /**
    * Go OpenOrCreate: reuse a compatible pin, replace an incompatible one
-   * (contents lost, warning logged), or create and pin a new map.
+   * (contents lost, Cilium's warning logged), or create and pin a new map.
    */
   openOrCreate(): OpenOutcome {
     if (this.isOpen) return 'opened';
-    const { map, outcome } = BpfMap.openOrCreate(this.spec, this.path());
+    const { map, outcome, replaced } = BpfMap.openOrCreate(this.spec, this.path(), { kernel: this.settings.kernel });
+    if (replaced !== undefined) this.settings.logger('warn', 'Unpinning map with incompatible properties', { path: this.path(), reason: replaced.message });
     this.#map = map;
     return outcome;
   }

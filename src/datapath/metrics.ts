@@ -8,6 +8,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export const MapPressureMetricName = 'cilium_bpf_map_pressure';
 export const NatGCEntriesMetricName = 'cilium_datapath_nat_gc_entries';
+/** Cilium's NatGCDeletedTotal (pkg/metrics); the name follows Cilium's `<namespace>_<subsystem>_<name>` convention. */
+export const NatGCDeletedMetricName = 'cilium_datapath_nat_gc_deleted_total';
 export const ConntrackGCRunsMetricName = 'cilium_datapath_conntrack_gc_runs_total';
 export const ConntrackGCEntriesMetricName = 'cilium_datapath_conntrack_gc_entries';
 export const ConntrackGCDurationMetricName = 'cilium_datapath_conntrack_gc_duration_seconds';
@@ -47,6 +49,13 @@ export function pressureSink(registry: Registry | undefined, mapName: string): (
 export function natGCEntriesGauge(registry: Registry): Gauge<'family' | 'direction' | 'status'> {
   return shared(registry, NatGCEntriesMetricName, Gauge, () => new Gauge({
     name: NatGCEntriesMetricName, help: 'The number of alive and deleted nat entries', labelNames: ['family', 'direction', 'status'], registers: [registry],
+  }));
+}
+
+/** nat_gc_deleted_total{family, direction}: incremented by every orphan purge with what it deleted. */
+export function natGCDeletedCounter(registry: Registry): Counter<'family' | 'direction'> {
+  return shared(registry, NatGCDeletedMetricName, Counter, () => new Counter({
+    name: NatGCDeletedMetricName, help: 'The number of nat entries deleted by the orphan purge', labelNames: ['family', 'direction'], registers: [registry],
   }));
 }
 

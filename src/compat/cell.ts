@@ -3,10 +3,11 @@
  * enabled families, opens-or-creates them on start and closes them on stop.
  */
 import type { Registry } from 'prom-client';
-import { ConntrackMap, newMap, WithRegistry, type MapOption } from './ctmap.js';
-import { CtMapType, ctMapTypeGlobalName, type CtMapTypeValue } from './types.js';
-import { InitMapInfo } from './mapinfo.js';
+import type { ConntrackMap } from '../ctmap/ctmap.js';
+import { CtMapType, ctMapTypeGlobalName, type CtMapTypeValue } from '../ctmap/types.js';
 import type { NatMap } from '../nat/natmap.js';
+import { newMap, WithRegistry, type MapOption } from './ctmap.js';
+import { InitMapInfo } from './process.js';
 
 export interface CTMapsConfig {
   readonly ipv4: boolean;

@@ -1,0 +1,73 @@
+/**
+ * The funnel: every bpf(2) call in ctmap goes through `Kernel.bpf(cmd, attr)`.
+ *
+ * A Kernel is a value the caller holds, not a module setting: the default
+ * one talks to the real kernel through the koffi shim (loaded on first use),
+ * a test builds one over a fake backend, and two users in one process — a
+ * test and the code under test — each keep their own. Like libbpf's
+ * wrappers, callers pass an attr buffer zeroed and sized to
+ * offsetofend(last field used); the funnel passes exactly that many bytes
+ * and returns the result or -errno. `check` turns -errno into a BpfError.
+ */
+import { BpfError } from './errors.js';
+import { cmdName } from './attr.js';
+import { loadKoffiBackend, type BpfBackend } from './ffi.js';
+
+/** Called instead of the backend: fault injection and tracing in tests. `next` is the real call. */
+export type Interceptor = (cmd: number, attr: Uint8Array, size: number, next: (cmd: number, attr: Uint8Array, size: number) => number) => number;
+
+export class Kernel {
+  readonly backend: BpfBackend;
+
+  constructor(backend: BpfBackend) {
+    if (typeof backend !== 'object' || typeof backend.call !== 'function' || typeof backend.address !== 'function') {
+      throw new TypeError('a kernel backend needs call(cmd, attr, size) and address(buf)');
+    }
+    this.backend = backend;
+  }
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  /** bpf(2) with all of `attr`; the result, or -errno. */
+  bpf(cmd: number, attr: Uint8Array): number {
+    return this.backend.call(cmd, attr, attr.byteLength);
+  }
+
+  /** Address of a buffer for a pointer field. The caller keeps `buf` referenced until the call returns. */
+  address(buf: Uint8Array): bigint {
+    return this.backend.address(buf);
+  }
+
+  /** A kernel whose calls pass through `fn` first; addresses are this kernel's. */
+  intercept(fn: Interceptor): Kernel {
+    const inner = this.backend;
+    const next = (cmd: number, attr: Uint8Array, size: number): number => inner.call(cmd, attr, size);
+    return new Kernel({
+      name: `${inner.name}+intercepted`,
+      call: (cmd, attr, size) => fn(cmd, attr, size, next),
+      address: (buf) => inner.address(buf),
+    });
+  }
+
+  toString(): string {
+    return `Kernel(${this.name})`;
+  }
+}
+
+// The process has one real kernel; its koffi binding is loaded once, on first use (so a pure-logic
+// user — or `ctmap --version` — never loads the shim). A cache of a fact, not a setting.
+let real: Kernel | undefined;
+
+/** The real kernel, through the shim. */
+export function defaultKernel(): Kernel {
+  real ??= new Kernel(loadKoffiBackend());
+  return real;
+}
+
+/** Throw a BpfError for a negative result; return the result otherwise. */
+export function check(ret: number, cmd: number, subject?: string): number {
+  if (ret < 0) throw new BpfError(subject === undefined ? { errno: -ret, command: cmdName(cmd) } : { errno: -ret, command: cmdName(cmd), subject });
+  return ret;
+}
