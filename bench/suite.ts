@@ -78,6 +78,7 @@ function agree(what: string, a: unknown, b: unknown): void {
 
 interface Row { what: string; n: number; ctmap: number; c: number | undefined; unit: string; ratio: number | undefined; target: string; met: boolean | undefined; rssMB: number | undefined }
 const rows: Row[] = [];
+const perEntry: { n: number; iterateNs: number; dumpNs: number }[] = [];
 
 function row(what: string, n: number, tsVals: number[], cVals: number[] | undefined, unit: string, limit: number | undefined, target: string, rss: number[] = []): void {
   const t = median(tsVals);
@@ -130,6 +131,16 @@ function bench(root: string, n: number): void {
   }
   row('count()', n, cnt.ts, cnt.c, 'ms', 1.15, '≤ 1.15× C', cnt.rss);
   row('full dump to records', n, dmp.ts, dmp.c, 'ms', undefined, '—', dmp.rss);
+  // for…of over the map (the JavaScript way in) against the batch dump to records.
+  const itr = { ts: [] as number[], rss: [] as number[] };
+  for (let r = 0; r < RUNS; r++) {
+    const e = ts('iterate', root, n);
+    agree(`iterate ${n}`, e.entries, n);
+    itr.ts.push(ms(e.ns));
+    itr.rss.push(Number(e.maxRssMB));
+  }
+  row('for…of over the map vs the batch dump to records (ctmap)', n, itr.ts, dmp.ts, 'ms', undefined, '—', itr.rss);
+  perEntry.push({ n, iterateNs: (median(itr.ts) * 1e6) / n, dumpNs: (median(dmp.ts) * 1e6) / n });
   // GC passes with the NAT follow-up; every variant must delete the same entries.
   const variants: [string, 'c' | 'ts', string][] = [
     ['gc-cilium', 'c', 'C, Cilium algorithm (delete + NAT lookup + 2 deletes per entry)'],
@@ -137,6 +148,7 @@ function bench(root: string, n: number): void {
     ['gc-safe', 'c', 'C, re-read + delete per entry'],
     ['gc-safe', 'ts', 'ctmap safe mode'],
     ['gc-fast', 'ts', 'ctmap fast mode'],
+    ['gc-async', 'ts', 'ctmap safe mode through gcAsync'],
   ];
   const gcTimes = new Map<string, number[]>();
   const gcRss = new Map<string, number[]>();
@@ -152,6 +164,7 @@ function bench(root: string, n: number): void {
       agree(`${key} ${n}: NAT entries left`, countOf('cilium_snat_v4_external'), 2 * (n - Number(res.deleted)));
       gcTimes.set(key, [...(gcTimes.get(key) ?? []), ms(res.ns)]);
       if (res.maxRssMB !== undefined) gcRss.set(key, [...(gcRss.get(key) ?? []), Number(res.maxRssMB)]);
+      if (res.maxGapMs !== undefined) gcTimes.set(`${key}:gap`, [...(gcTimes.get(`${key}:gap`) ?? []), Number(res.maxGapMs)]);
     }
   }
   const g = (k: string): number[] => gcTimes.get(k) ?? [];
@@ -160,6 +173,8 @@ function bench(root: string, n: number): void {
   row('GC + NAT: ctmap fast vs C batched', n, g('ts:gc-fast'), g('c:gc-batched'), 'ms', 1.25, '≤ 1.25× C batched', gcRss.get('ts:gc-fast'));
   row('GC + NAT: ctmap safe vs C re-read + delete', n, g('ts:gc-safe'), g('c:gc-safe'), 'ms', 1.25, '≤ 1.25× C', gcRss.get('ts:gc-safe'));
   row('GC + NAT: ctmap fast vs C Cilium algorithm', n, g('ts:gc-fast'), g('c:gc-cilium'), 'ms', undefined, '—');
+  row('GC + NAT: ctmap gcAsync vs gc (safe)', n, g('ts:gc-async'), g('ts:gc-safe'), 'ms', undefined, '—', gcRss.get('ts:gc-async'));
+  row('gcAsync: longest wait of a 1 ms timer during the pass', n, g('ts:gc-async:gap'), undefined, 'ms', undefined, '≤ 50 ms');
   // Orphan purge: a third of the CT entries evicted behind the NAT map's back.
   const pur = { ts: [] as number[], c: [] as number[], rss: [] as number[] };
   for (let r = 0; r < RUNS; r++) {
@@ -239,7 +254,8 @@ function main(): void {
   ];
   process.stdout.write(`${lines.join('\n')}\n\nmedian of ${RUNS} runs; ${Math.round((Date.now() - started) / 1000)} s in all\n`);
   mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(repo, 'bench', 'results', 'bench.json'), `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, sizes, rows, failures }, null, 2)}\n`);
+  for (const p of perEntry) process.stdout.write(`for…of over ${p.n.toLocaleString('en-US')} entries: ${p.iterateNs.toFixed(0)} ns/entry; batch dump to records: ${p.dumpNs.toFixed(0)} ns/entry\n`);
+  writeFileSync(join(repo, 'bench', 'results', 'bench.json'), `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, sizes, rows, perEntry, failures }, null, 2)}\n`);
   if (failures.length > 0) {
     process.stderr.write(`results disagree:\n${failures.join('\n')}\n`);
     process.exitCode = 1;

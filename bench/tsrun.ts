@@ -5,32 +5,24 @@
  *
  *   node build/js/bench/tsrun.js OP ROOT N
  */
-import { setMapRoot, InitMapInfo, PurgeOrphanNATEntries, CtEntry, CtKey4Global, CtMapRecord, type ConntrackMap } from '../src/index.js';
+import { openNode, silentLogger, CtEntry, CtKey4Global, CtMapRecord } from '../src/index.js';
 import { KEY, CTV, NATV, GC_TIME, makeEntry } from './node.js';
-import { newMap, CtMapType, GlobalMaps, GCFilter, gcWithFilter, setNATMapEntriesGlobal } from '../src/compat/index.js';
 
 const [op = '', root = '', nArg = '0'] = process.argv.slice(2);
 const n = Number(nArg);
-setMapRoot(root);
-setNATMapEntriesGlobal(4194304);
+// The node handle over the maps the suite created (their sizes are read from the pins).
+const node = openNode({ bpffs: root, ipv4: true, ipv6: false, logger: silentLogger });
+const ct = node.ct.tcp4;
+const any = node.ct.any4;
+ct.open();
+any.open();
 
-function open(): { ct: ConntrackMap; any: ConntrackMap } {
-  const ct = newMap('cilium_ct4_global', CtMapType.IPv4TCPGlobal);
-  const any = newMap('cilium_ct_any4_global', CtMapType.IPv4AnyGlobal);
-  ct.open();
-  any.open();
-  return { ct, any };
-}
-
-function nat4(): ReturnType<typeof GlobalMaps>['v4'] & object {
-  const { v4 } = GlobalMaps(true, false);
-  if (v4 === undefined) throw new Error('no v4 NAT map');
-  v4.open();
-  return v4;
+function nat4(): typeof node.nat.v4 {
+  node.nat.v4.open();
+  return node.nat.v4;
 }
 
 let result: Record<string, unknown>;
-const { ct, any } = open();
 // The clock starts after the maps are open (and koffi has loaded the shim), as cbench's does.
 const t0 = process.hrtime.bigint();
 const elapsed = (): number => Number(process.hrtime.bigint() - t0);
@@ -70,20 +62,48 @@ switch (op) {
     result = { op, entries, ns: elapsed(), sum };
     break;
   }
+  case 'iterate': {
+    // The JavaScript way in: `for (const { key, entry } of map)`, every record its own key and entry objects.
+    let entries = 0;
+    let sum = 0;
+    for (const { key, entry } of ct) {
+      sum += entry.lifetime + key.nextHeader;
+      entries++;
+    }
+    result = { op, entries, ns: elapsed(), sum };
+    break;
+  }
   case 'gc-safe':
   case 'gc-fast': {
-    const nat = nat4();
-    InitMapInfo(nat, undefined);
+    nat4();
     const start = process.hrtime.bigint();
-    const s = gcWithFilter(ct, new GCFilter({ removeExpired: true, time: GC_TIME }), { mode: op === 'gc-safe' ? 'safe' : 'fast', natFollowUp: true });
+    const s = ct.gc({ time: GC_TIME, mode: op === 'gc-safe' ? 'safe' : 'fast' });
     result = { op, ns: Number(process.hrtime.bigint() - start), deleted: s.deleted, alive: s.aliveEntries, natDeleted: s.natDeleted, skipped: s.skipped };
     break;
   }
-  case 'purge': {
-    const nat = nat4();
-    InitMapInfo(nat, undefined);
+  case 'gc-async': {
+    // The safe pass through gcAsync, with a 1 ms timer recording the longest wait it had.
+    nat4();
+    let last = performance.now();
+    let worst = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 1);
     const start = process.hrtime.bigint();
-    const s = PurgeOrphanNATEntries(ct, any);
+    last = performance.now();
+    const s = await ct.gcAsync({ time: GC_TIME, mode: 'safe' });
+    const ns = Number(process.hrtime.bigint() - start);
+    clearInterval(timer);
+    worst = Math.max(worst, performance.now() - last);
+    result = { op, ns, deleted: s.deleted, alive: s.aliveEntries, natDeleted: s.natDeleted, skipped: s.skipped, maxGapMs: worst };
+    break;
+  }
+  case 'purge': {
+    nat4();
+    const start = process.hrtime.bigint();
+    const s = node.purgeOrphans({ clusters: false })[0];
     result = { op, ns: Number(process.hrtime.bigint() - start), alive: (s?.egressAlive ?? 0) + (s?.ingressAlive ?? 0),
       deleted: (s?.egressDeleted ?? 0) + (s?.ingressDeleted ?? 0), snapshot: s?.snapshot, ctLookups: s?.ctLookups };
     break;
