@@ -44,8 +44,9 @@ test: lint build
 	@if [ "$$(id -u)" != 0 ]; then echo "make test needs root (privileged tests use real BPF maps)"; exit 1; fi
 	$(NODE_BIN)/tap
 
+# `make demo NODE=cilium-datapath/evicted-orphans-v4` tells the same story on a node Cilium's own datapath wrote.
 demo: build
-	node dist/demo.js
+	node dist/demo.js $(if $(NODE),--node $(NODE))
 
 # Benchmarks: measured and reported, never asserted (see README).
 bench: build $(BUILD)/cbench

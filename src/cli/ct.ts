@@ -73,6 +73,7 @@ export function ctList(args: readonly string[], o: ListOptions, g: GlobalOptions
             arr.add(new CtMapRecord(key, new CtEntry(b.values.slice(i * b.valueSize, (i + 1) * b.valueSize))));
           }
           progress.update(done += b.count);
+          if (out.closed) return;
         }
       }
       arr.end();
@@ -87,6 +88,8 @@ export function ctList(args: readonly string[], o: ListOptions, g: GlobalOptions
           if (line !== undefined) out.write(line);
         }
         progress.update(done += b.count);
+        // The reader went away: stop reading the maps (nothing was changed).
+        if (out.closed) return;
       }
       out.write('\n');
     }

@@ -6,7 +6,7 @@
 import { NatKey4, NatKey6 } from '../structs/tuple.js';
 import { NatEntry4, NatEntry6 } from '../structs/natentry.js';
 import { NatMapRecord } from '../structs/records.js';
-import { IPv4, writeNatEntriesWithTimeDiff, type NatMap } from '../nat/natmap.js';
+import { IPv4, natCreatedFormatter, natLine, type NatMap } from '../nat/natmap.js';
 import type { Node } from '../node/node.js';
 import { CliError, cliNode, openAll, parseClusterID, type GlobalOptions } from './context.js';
 import { JsonArrayWriter, SyncWriter } from './output.js';
@@ -35,14 +35,21 @@ export function natList(args: readonly string[], o: { readonly output?: string }
             const v = b.values.slice(i * b.valueSize, (i + 1) * b.valueSize);
             arr.add(m.family === IPv4 ? new NatMapRecord(new NatKey4(k), new NatEntry4(v)) : new NatMapRecord(new NatKey6(k), new NatEntry6(v)));
           }
+          if (out.closed) return;
         }
       }
       arr.end();
       return;
     }
-    // Without an agent to ask, Created is shown against the ktime clock, as on most nodes.
+    // Without an agent to ask, Created is shown against the ktime clock, as on most nodes. Batch reads return
+    // entries in the order a GET_NEXT_KEY walk would, so the text is cilium-dbg's.
+    const created = natCreatedFormatter({ mode: 'ktime' }, node.settings.clock);
     for (const m of maps) {
-      writeNatEntriesWithTimeDiff(m, { mode: 'ktime' }, (s) => { out.write(s); });
+      for (const { key, entry } of m.entries()) {
+        const line = natLine(key, entry, created);
+        if (line !== undefined) out.write(line);
+        if (out.closed) return;
+      }
       out.write('\n');
     }
   } finally {

@@ -3,6 +3,12 @@
  * streams out in 64 KiB writes and never sits whole in memory), and a
  * progress line on stderr that appears only on a terminal and only for work
  * that takes longer than a second.
+ *
+ * When the reader goes away (`ctmap ct list | head -1`), the write fails
+ * with EPIPE: the writer marks itself closed and drops everything after, as
+ * bpftool or grep end quietly. Listings stop reading the maps then; commands
+ * that change maps (gc, flush, delete) finish their work first — a pass
+ * stopped half-way would leave a node half collected — and report nothing.
  */
 import { writeSync } from 'node:fs';
 import { marshalIndent } from '../structs/json.js';
@@ -14,13 +20,20 @@ export class SyncWriter {
   readonly #limit: number;
   #parts: string[] = [];
   #size = 0;
+  #closed = false;
 
   constructor(fd = 1, limit = 64 * 1024) {
     this.#fd = fd;
     this.#limit = limit;
   }
 
+  /** True once the reader has gone away (EPIPE): nothing more is written. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   write(s: string): void {
+    if (this.#closed) return;
     this.#parts.push(s);
     this.#size += s.length;
     if (this.#size >= this.#limit) this.flush();
@@ -36,8 +49,13 @@ export class SyncWriter {
       try {
         off += writeSync(this.#fd, buf, off, buf.length - off);
       } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') {
+          this.#closed = true;
+          return;
+        }
         // A non-blocking pipe that is full: wait a moment and go on.
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        if (code !== 'EAGAIN') throw err;
         Atomics.wait(sleeper, 0, 0, 1);
       }
     }

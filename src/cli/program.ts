@@ -55,6 +55,8 @@ export function buildProgram(): Command {
 
 /** Run the CLI; returns the exit status. */
 export function main(argv: readonly string[]): number {
+  // Help and version text go through process.stdout: a reader that went away is no error there either.
+  process.stdout.on('error', () => undefined);
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => { process.stderr.write(s); } });
   try {

@@ -11,7 +11,7 @@
 import {
   CtKey4Global, CtKey6Global, NatKey4, NatKey6, TUPLE_F_IN, TUPLE_F_OUT, splitHostPort, type CtKey, type NatKey, type Flow,
 } from '../structs/tuple.js';
-import { CtEntry, DSRInternal, SeenNonSyn, NodePort, FromTunnel, ProxyRedirect, FromL7LB, LBLoopback } from '../structs/ctentry.js';
+import { CtEntry, DSRInternal, SeenNonSyn, NodePort, FromTunnel, ProxyRedirect, FromL7LB, LBLoopback, RxClosing, TxClosing } from '../structs/ctentry.js';
 import { NatEntry4, NatEntry6 } from '../structs/natentry.js';
 import { parseAddr, swap16, U8proto, parseProto } from '../structs/inet.js';
 import { UpdateFlags } from '../syscall/attr.js';
@@ -36,9 +36,11 @@ export const DefaultTimeouts = {
 } as const;
 export type Timeouts = { -readonly [K in keyof typeof DefaultTimeouts]: number };
 
-/** TCP flags the datapath reports (monitor-aggregation-flags syn,fin,rst → 0x07); creation sees SYN. */
+// TCP flags as the datapath ORs them into tx/rx_flags_seen (recorded Cilium nodes: SYN 0x02 alone for a SYN-only
+// flow; SYN|PSH|ACK 0x1a in both directions once established; FIN 0x01 added when closed).
 const TCP_SYN = 0x02;
-const CT_REPORT_FLAGS = 0x07;
+const TCP_ESTABLISHED = 0x1a;
+const TCP_FIN = 0x01;
 
 export const DROP_NAT_NO_MAPPING = -167;
 
@@ -63,6 +65,8 @@ export interface CreateOptions {
   readonly age?: number;
   /** TCP only: the handshake completed, so the regular lifetime applies and SeenNonSyn is set. */
   readonly established?: boolean;
+  /** TCP only: the connection was closed (FIN or RST): RxClosing|TxClosing, and the close timeout applies. */
+  readonly closing?: boolean;
   readonly state?: CtState;
   /** Write the related-ICMP companion into the "any" map (ct_create's map_related). Default: yes, except for service entries. */
   readonly related?: boolean;
@@ -113,6 +117,24 @@ export function clampPort(min: number, max: number, v: number): number {
 
 function family(flow: Flow): 4 | 6 {
   return flow.src.startsWith('[') || flow.dst.startsWith('[') || flow.src.includes('::') ? 6 : 4;
+}
+
+/**
+ * The keys snat_v4/v6_new_mapping writes for the packet `flow` (src → dst)
+ * translated to `addr:port`: the SNAT key (`out`: the packet's tuple, flags
+ * OUT) and the RevSNAT key (`in`: the reply's tuple towards addr:port, flags
+ * IN). Ports are raw (network order), as in the maps.
+ */
+export function snatTuples(flow: Flow, addr: string, port: number): { out: NatKey; in: NatKey } {
+  const v4 = family(flow) === 4;
+  const proto = parseProto(flow.proto);
+  const [S, s] = splitHostPort(flow.src, v4 ? 4 : 6);
+  const [D, d] = splitHostPort(flow.dst, v4 ? 4 : 6);
+  const NK = v4 ? NatKey4 : NatKey6;
+  return {
+    out: new NK({ destAddr: D, sourceAddr: S, destPort: swap16(d), sourcePort: swap16(s), nextHeader: proto, flags: TUPLE_F_OUT }),
+    in: new NK({ destAddr: addr, sourceAddr: D, destPort: swap16(port), sourcePort: swap16(d), nextHeader: proto, flags: TUPLE_F_IN }),
+  };
 }
 
 /** What the emulator wrote for one connection. */
@@ -185,27 +207,40 @@ export class DatapathEmulator {
       if (s.lbLoopback === true) flags |= LBLoopback;
     }
     let timeout: number;
+    const closing = tcp && opts.closing === true;
+    const established = tcp && (opts.established === true || closing);
     if (tcp) {
-      timeout = opts.established === true ? (dir === 'SVC' ? t.serviceLifetimeTCP : t.connectionLifetimeTCP) : t.synTimeout;
-      if (opts.established === true) flags |= SeenNonSyn;
+      timeout = closing ? t.closeTimeout : established ? (dir === 'SVC' ? t.serviceLifetimeTCP : t.connectionLifetimeTCP) : t.synTimeout;
+      if (established) flags |= SeenNonSyn;
+      if (closing) flags |= RxClosing | TxClosing;
     } else {
       timeout = dir === 'SVC' ? t.serviceLifetimeNonTCP : t.connectionLifetimeNonTCP;
     }
     const lifetime = (now + timeout) >>> 0;
-    const seen = tcp ? TCP_SYN & CT_REPORT_FLAGS : 0;
-    // Flags and report time are written when the last report is older than the interval or the flags change.
-    const report = now > t.reportInterval || seen !== 0;
+    // Flags seen and report times per direction: the creating side (tx for egress and service entries, rx for
+    // ingress) saw the flow's packets; the other side saw replies once the peer answered — never, for a service
+    // entry, which only the load balancer's forward path updates.
     const ingress = dir === 'IN';
+    const seen = !tcp ? 0 : closing ? TCP_ESTABLISHED | TCP_FIN : established ? TCP_ESTABLISHED : TCP_SYN;
+    const replied = (established || !tcp) && dir !== 'SVC';
+    const first = { seen, report: now };
+    const other = { seen: replied ? seen : 0, report: replied ? now : 0 };
+    const [tx, rx] = ingress ? [other, first] : [first, other];
     const entry = new CtEntry({
       union0, lifetime, flags, revNAT: swap16(s.revNAT ?? 0), natPort: swap16(s.natPort ?? 0),
       sourceSecurityID: s.srcSecID ?? 0,
-      txFlagsSeen: report && !ingress ? seen : 0, lastTxReport: report && !ingress ? now : 0,
-      rxFlagsSeen: report && ingress ? seen : 0, lastRxReport: report && ingress ? now : 0,
+      txFlagsSeen: tx.seen, lastTxReport: tx.report, rxFlagsSeen: rx.seen, lastRxReport: rx.report,
     });
     let related: CtKey | undefined;
     if (dir !== 'SVC' && (opts.related ?? true) && anyMap !== undefined) {
+      // ct_create's related companion is an entry of its own: the non-TCP lifetime, no state flags, no packets;
+      // it saw the creating packet's TCP flags (none for other protocols).
       related = v4 ? CtKey4Global.fromFlow({ ...flow, related: true }) : CtKey6Global.fromFlow({ ...flow, related: true });
-      anyMap.update(related, entry);
+      anyMap.update(related, new CtEntry({
+        lifetime: (now + t.connectionLifetimeNonTCP) >>> 0, sourceSecurityID: s.srcSecID ?? 0,
+        txFlagsSeen: ingress ? 0 : (tcp ? TCP_SYN : 0), lastTxReport: ingress ? 0 : now,
+        rxFlagsSeen: ingress ? (tcp ? TCP_SYN : 0) : 0, lastRxReport: ingress ? now : 0,
+      }));
     }
     if (opts.packetLength !== undefined) {
       entry.packets = 1n;
@@ -227,21 +262,19 @@ export class DatapathEmulator {
     if (nat === undefined) throw new Error(`emulator has no IPv${v4 ? 4 : 6} NAT map`);
     const proto = parseProto(flow.proto);
     const [S, s] = splitHostPort(flow.src, v4 ? 4 : 6);
-    const [D, d] = splitHostPort(flow.dst, v4 ? 4 : 6);
     const icmp = proto === U8proto.ICMP || proto === U8proto.ICMPv6;
     const min = target.minPort ?? (icmp ? 0 : 32768);
     const max = target.maxPort ?? 65535;
     const created = BigInt((this.now - (opts.age ?? 0)) >>> 0);
     const needsCT = opts.needsCT === true ? 1n : 0n;
-    const NK = v4 ? NatKey4 : NatKey6;
     const NE = v4 ? NatEntry4 : NatEntry6;
-    const otuple = new NK({ destAddr: D, sourceAddr: S, destPort: swap16(d), sourcePort: swap16(s), nextHeader: proto, flags: TUPLE_F_OUT });
+    const otuple = snatTuples(flow, target.addr, 0).out;
     const rstate = new NE({ created, needsCT, addr: S, port: swap16(s) });
     let port = s >= min && s <= max ? s : clampPort(min, max, this.#random16());
     let retries = 0;
     let rtuple: NatKey | undefined;
     for (; retries < SnatCollisionRetries; retries++) {
-      const cand = new NK({ destAddr: target.addr, sourceAddr: D, destPort: swap16(port), sourcePort: swap16(d), nextHeader: proto, flags: TUPLE_F_IN });
+      const cand = snatTuples(flow, target.addr, port).in;
       try {
         nat.bpfMap.set(cand.raw, rstate.raw, UpdateFlags.BPF_NOEXIST);
         rtuple = cand;
