@@ -32,8 +32,10 @@ $(SHIM): shim/bpfshim.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -shared -fPIC -fvisibility=hidden -o $@ $<
 
+# The library (tsc), then the CLI bundle package.json's bin points at (esbuild; see scripts/bundle-cli.mjs).
 ts: deps
 	$(NODE_BIN)/tsc -p tsconfig.build.json
+	node scripts/bundle-cli.mjs
 
 lint: deps
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit

@@ -20,7 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..', '..');
 const cbench = join(repo, 'build', 'cbench');
 const tsrun = join(here, 'tsrun.js');
-const cli = join(repo, 'dist', 'cli', 'main.js');
+const cli = join(repo, 'dist', 'bin', 'ctmap.cjs');
 const sizes = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CT_MAX = 1048576;
@@ -80,11 +80,49 @@ interface Row { what: string; n: number; ctmap: number; c: number | undefined; u
 const rows: Row[] = [];
 const perEntry: { n: number; iterateNs: number; dumpNs: number }[] = [];
 
-function row(what: string, n: number, tsVals: number[], cVals: number[] | undefined, unit: string, limit: number | undefined, target: string, rss: number[] = []): void {
+function row(what: string, n: number, tsVals: number[], cVals: number[] | undefined, unit: string, limit: number | undefined, target: string, rss: number[] = [],
+  met?: (ctmap: number, ref: number) => boolean): void {
   const t = median(tsVals);
   const cm = cVals === undefined ? undefined : median(cVals);
   const ratio = cm === undefined ? undefined : t / cm;
-  rows.push({ what, n, ctmap: t, c: cm, unit, ratio, target, met: limit === undefined || ratio === undefined ? undefined : ratio <= limit, rssMB: rss.length > 0 ? Math.max(...rss) : undefined });
+  const ok = met !== undefined && cm !== undefined ? met(t, cm) : limit === undefined || ratio === undefined ? undefined : ratio <= limit;
+  rows.push({ what, n, ctmap: t, c: cm, unit, ratio, target, met: ok, rssMB: rss.length > 0 ? Math.max(...rss) : undefined });
+}
+
+/** Wall time of a whole process, in ms. */
+function wall(cmd: string, args: readonly string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const t = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) failures.push(`${cmd} ${args.join(' ')} failed: ${r.stderr.toString()}`);
+  return t;
+}
+
+/**
+ * Start-up, whole process, the runs interleaved so a noisy machine hurts both sides alike: `ctmap --version`
+ * against `node -e 0` (and bpftool's own start-up for scale), and `ctmap ct count` of n entries against the
+ * C program counting the same map.
+ */
+function startup(root: string, n: number): void {
+  const runs = Math.max(RUNS, 11);
+  const v = { ts: [] as number[], node: [] as number[], bpftool: [] as number[], help: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    v.node.push(wall(process.execPath, ['-e', '0']));
+    v.ts.push(wall(process.execPath, [cli, '--version']));
+    v.help.push(wall(process.execPath, [cli, 'ct', 'list', '--help']));
+    v.bpftool.push(wall('bpftool', ['version']));
+  }
+  row('start-up: `ctmap --version` vs `node -e 0`', 1, v.ts, v.node, 'ms', undefined, '≤ node + 30 ms', [], (a, b) => a - b <= 30);
+  row('start-up: `ctmap ct list --help` vs `node -e 0`', 1, v.help, v.node, 'ms', undefined, '—');
+  row('start-up: `ctmap --version` vs `bpftool version`', 1, v.ts, v.bpftool, 'ms', undefined, '—');
+  reset();
+  c('fill', n);
+  const cnt = { ts: [] as number[], c: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    cnt.c.push(wall(cbench, ['count', mapPinPath('cilium_ct4_global'), mapPinPath('cilium_snat_v4_external'), '0', String(CT_MAX)]));
+    cnt.ts.push(wall(process.execPath, [cli, '--bpffs', root, '--ipv4', 'ct', 'count']));
+  }
+  row('`ctmap ct count` whole process vs the C count program', n, cnt.ts, cnt.c, 'ms', 1.15, '≤ 1.15× C');
 }
 
 function ms(ns: number | string | boolean | undefined): number {
@@ -243,6 +281,7 @@ function main(): void {
     singleOps(root);
     for (const n of sizes) bench(root, n);
     listVsBpftool(root, sizes.at(-1) ?? 1000000);
+    startup(root, sizes.at(-1) ?? 1000000);
   } finally {
     unmountBpffs(root);
     rmSync(root, { recursive: true, force: true });

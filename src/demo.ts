@@ -16,7 +16,7 @@ import { populateDemoNode } from './testing/node.js';
 import { readScenario, restoreScenario, type Scenario } from './testing/fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, 'cli', 'main.js');
+const cli = join(here, 'bin', 'ctmap.cjs');
 const say = (s = ''): void => { process.stdout.write(`${s}\n`); };
 
 function ctmap(root: string, ...args: string[]): string {

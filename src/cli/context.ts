@@ -7,17 +7,12 @@
 import { MapLoadError, isNotExist, BpfError, MapIncompatibleError } from '../syscall/errors.js';
 import type { PinnedMap } from '../datapath/pinned.js';
 import { DefaultMapRoot } from '../datapath/pins.js';
-import { Settings } from '../datapath/settings.js';
+import { Settings, type SettingsInit } from '../datapath/settings.js';
 import { MapNameTCP4Global, MapNameTCP6Global } from '../ctmap/names.js';
 import { openNode, type Node } from '../node/node.js';
+import { CliError } from './errors.js';
 
-/** An error the CLI reports as `Error: <message>` with exit status 1. */
-export class CliError extends Error {
-  constructor(message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'CliError';
-  }
-}
+export { CliError } from './errors.js';
 
 export interface GlobalOptions {
   readonly bpffs?: string;
@@ -38,14 +33,14 @@ export function chooseRoot(opts: GlobalOptions): string {
 }
 
 /** The node under the chosen root: the families with any map pinned, narrowed by --ipv4/--ipv6. */
-export function cliNode(opts: GlobalOptions): Node {
-  const settings = new Settings({ bpffs: chooseRoot(opts) });
+export function cliNode(opts: GlobalOptions, init: Omit<SettingsInit, 'bpffs'> = {}): Node {
+  const settings = new Settings({ ...init, bpffs: chooseRoot(opts) });
   const want4 = opts.ipv4 === true || opts.ipv6 !== true;
   const want6 = opts.ipv6 === true || opts.ipv4 !== true;
   const node = openNode({ settings, ...(want4 ? {} : { ipv4: false }), ...(want6 ? {} : { ipv6: false }) });
   if (!node.ipv4 && !node.ipv6) {
     const looked = [...(want4 ? [settings.pinPath(MapNameTCP4Global)] : []), ...(want6 ? [settings.pinPath(MapNameTCP6Global)] : [])];
-    throw new CliError(`no CT map pinned: looked for ${looked.join(' and ')} (is Cilium running, and is --bpffs the right bpffs?)`);
+    throw new CliError(`no CT map pinned: looked for ${listed(looked)} (is Cilium running, and is --bpffs the right bpffs?)`);
   }
   return node;
 }
@@ -73,6 +68,43 @@ export function openAll<M extends PinnedMap>(maps: readonly M[]): M[] {
     }
   }
   return opened;
+}
+
+/**
+ * Open a selection of maps as cilium-dbg means to: each map whose pin does
+ * not exist gets Cilium's `Unable to open <path>: <err>. Skipping.` on stderr
+ * and is left out (a node with only Any maps, or without IPv6 Any maps,
+ * still lists the rest); any other failure is fatal and closes what was
+ * opened; when not one map could be opened the command fails, naming every
+ * path it looked for.
+ */
+export function openSelection<M extends PinnedMap>(maps: readonly M[], what: string,
+  warn: (line: string) => void = (line) => { process.stderr.write(line); }): M[] {
+  const opened: M[] = [];
+  const missing: string[] = [];
+  for (const m of maps) {
+    try {
+      m.open();
+      opened.push(m);
+    } catch (err) {
+      if (isNotExist(err)) {
+        missing.push(m.path());
+        continue;
+      }
+      for (const o of opened) o.close();
+      throw openError(m.path(), err);
+    }
+  }
+  if (opened.length === 0) {
+    throw new CliError(`no ${what} pinned: looked for ${listed(maps.map((m) => m.path()))} (is Cilium running, and is --bpffs the right bpffs?)`);
+  }
+  for (const p of missing) warn(`Unable to open ${p}: loading pinned map ${p}: no such file or directory. Skipping.\n`);
+  return opened;
+}
+
+function listed(paths: readonly string[]): string {
+  if (paths.length <= 1) return paths.join('');
+  return `${paths.slice(0, -1).join(', ')} and ${paths[paths.length - 1] ?? ''}`;
 }
 
 /** Cilium's parsing of a `cluster <id>` argument (cilium-dbg bpf ct list). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `ctmap` executable (package.json bin).
+// The `ctmap` executable. package.json's bin is the bundle the Makefile builds from this file (dist/bin/ctmap.cjs).
 import { main } from './program.js';
 
-process.exitCode = main(process.argv.slice(2));
+void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

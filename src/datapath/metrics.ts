@@ -4,7 +4,19 @@
  * registry, so each metric is created once per registry and shared.
  * Without a registry nothing is recorded and nothing is allocated.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * prom-client, loaded on first use: it costs ~60 ms to load, and a CLI command
+ * or a library user without a registry never needs it (issue: start-up).
+ * It is CommonJS, so require() loads it synchronously where a metric is made.
+ */
+let promClient: typeof import('prom-client') | undefined;
+function prom(): typeof import('prom-client') {
+  promClient ??= createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+  return promClient;
+}
 
 export const MapPressureMetricName = 'cilium_bpf_map_pressure';
 export const NatGCEntriesMetricName = 'cilium_datapath_nat_gc_entries';
@@ -24,7 +36,10 @@ export function mapPressureLabel(name: string): string {
 
 type Metric = Gauge | Counter | Histogram;
 
-function shared<M extends Metric>(registry: Registry, name: string, kind: abstract new (...args: never[]) => M, make: () => M): M {
+type Kind = 'Gauge' | 'Counter' | 'Histogram';
+
+function shared<M extends Metric>(registry: Registry, name: string, kindName: Kind, make: () => M): M {
+  const kind = prom()[kindName] as unknown as abstract new (...args: never[]) => M;
   const existing = registry.getSingleMetric(name);
   if (existing instanceof kind) return existing;
   if (existing !== undefined) throw new Error(`metric ${name} is already registered with another type`);
@@ -32,7 +47,7 @@ function shared<M extends Metric>(registry: Registry, name: string, kind: abstra
 }
 
 export function mapPressureGauge(registry: Registry): Gauge<'map_name'> {
-  return shared(registry, MapPressureMetricName, Gauge, () => new Gauge({
+  return shared(registry, MapPressureMetricName, 'Gauge', () => new (prom().Gauge)({
     name: MapPressureMetricName, help: 'Fill percentage of map, tagged by map name', labelNames: ['map_name'], registers: [registry],
   }));
 }
@@ -47,14 +62,14 @@ export function pressureSink(registry: Registry | undefined, mapName: string): (
 
 /** nat_gc_entries{family, direction="ingress"|"egress", status="alive"|"deleted"}, set by the orphan purge. */
 export function natGCEntriesGauge(registry: Registry): Gauge<'family' | 'direction' | 'status'> {
-  return shared(registry, NatGCEntriesMetricName, Gauge, () => new Gauge({
+  return shared(registry, NatGCEntriesMetricName, 'Gauge', () => new (prom().Gauge)({
     name: NatGCEntriesMetricName, help: 'The number of alive and deleted nat entries', labelNames: ['family', 'direction', 'status'], registers: [registry],
   }));
 }
 
 /** nat_gc_deleted_total{family, direction}: incremented by every orphan purge with what it deleted. */
 export function natGCDeletedCounter(registry: Registry): Counter<'family' | 'direction'> {
-  return shared(registry, NatGCDeletedMetricName, Counter, () => new Counter({
+  return shared(registry, NatGCDeletedMetricName, 'Counter', () => new (prom().Counter)({
     name: NatGCDeletedMetricName, help: 'The number of nat entries deleted by the orphan purge', labelNames: ['family', 'direction'], registers: [registry],
   }));
 }
@@ -73,26 +88,26 @@ export interface GCMetrics {
 export function gcMetrics(registry: Registry): GCMetrics {
   const registers = [registry];
   return {
-    runs: shared(registry, ConntrackGCRunsMetricName, Counter, () => new Counter({
+    runs: shared(registry, ConntrackGCRunsMetricName, 'Counter', () => new (prom().Counter)({
       name: ConntrackGCRunsMetricName, help: 'Number of times that the conntrack garbage collector process was run', labelNames: ['family', 'protocol', 'status'], registers,
     })),
-    entries: shared(registry, ConntrackGCEntriesMetricName, Gauge, () => new Gauge({
+    entries: shared(registry, ConntrackGCEntriesMetricName, 'Gauge', () => new (prom().Gauge)({
       name: ConntrackGCEntriesMetricName, help: 'The number of alive and deleted conntrack entries at the end of a garbage collector run', labelNames: ['family', 'protocol', 'status'], registers,
     })),
-    duration: shared(registry, ConntrackGCDurationMetricName, Histogram, () => new Histogram({
+    duration: shared(registry, ConntrackGCDurationMetricName, 'Histogram', () => new (prom().Histogram)({
       name: ConntrackGCDurationMetricName, help: 'Duration in seconds of the garbage collector process', labelNames: ['family', 'protocol', 'status'], registers,
     })),
-    keyFallbacks: shared(registry, ConntrackGCKeyFallbacksMetricName, Counter, () => new Counter({
+    keyFallbacks: shared(registry, ConntrackGCKeyFallbacksMetricName, 'Counter', () => new (prom().Counter)({
       name: ConntrackGCKeyFallbacksMetricName, help: 'Number of times a key fallback was needed when iterating over the BPF map', labelNames: ['family', 'protocol'], registers,
     })),
-    dumpResets: shared(registry, ConntrackDumpResetsMetricName, Counter, () => new Counter({
+    dumpResets: shared(registry, ConntrackDumpResetsMetricName, 'Counter', () => new (prom().Counter)({
       name: ConntrackDumpResetsMetricName, help: 'Number of times a dump had to restart', labelNames: ['area', 'name', 'family'], registers,
     })),
   };
 }
 
 export function gcIntervalGauge(registry: Registry): Gauge<'global'> {
-  return shared(registry, ConntrackGCIntervalMetricName, Gauge, () => new Gauge({
+  return shared(registry, ConntrackGCIntervalMetricName, 'Gauge', () => new (prom().Gauge)({
     name: ConntrackGCIntervalMetricName, help: 'Interval of conntrack garbage collector', labelNames: ['global'], registers: [registry],
   }));
 }

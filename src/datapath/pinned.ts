@@ -9,6 +9,7 @@ import { Errno, MapLoadError } from '../syscall/errors.js';
 import { objGetRaw } from '../syscall/sys.js';
 import { FD } from '../syscall/fd.js';
 import type { Batch, BatchOptions } from '../syscall/iterate.js';
+import type { ParallelCountOptions } from '../syscall/pcount.js';
 import { describe } from '../structs/describe.js';
 import type { Settings } from './settings.js';
 
@@ -134,6 +135,11 @@ export abstract class PinnedMap {
   /** The number of entries, walked with the batch iterator. */
   count(opts: BatchOptions = {}): number {
     return this.bpfMap.count(opts);
+  }
+
+  /** The number of entries, counted on `workers` threads (BpfMap.countAsync). */
+  countAsync(opts: ParallelCountOptions = {}): Promise<number> {
+    return this.bpfMap.countAsync(opts);
   }
 
   /**

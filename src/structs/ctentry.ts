@@ -42,13 +42,14 @@ export const Reserved1 = 1 << 9;
 export const FromTunnel = 1 << 10;
 export const MaxFlags = 1 << 11;
 
-const flagNames: readonly (readonly [number, string])[] = [
+/** Each CT flag bit with its printed name, in printing order. */
+export const ctFlagNames: readonly (readonly [number, string])[] = [
   [RxClosing, 'RxClosing'], [TxClosing, 'TxClosing'], [Nat64, 'Nat64'], [LBLoopback, 'LBLoopback'],
   [SeenNonSyn, 'SeenNonSyn'], [NodePort, 'NodePort'], [ProxyRedirect, 'ProxyRedirect'], [DSRInternal, 'DSRInternal'],
   [FromL7LB, 'FromL7LB'], [FromTunnel, 'FromTunnel'],
 ];
 
-const flagByName = new Map(flagNames.map(([bit, name]) => [name.toLowerCase(), bit]));
+const flagByName = new Map(ctFlagNames.map(([bit, name]) => [name.toLowerCase(), bit]));
 
 /** A printed flag's bit, by name in any case (`SeenNonSyn`, `nodeport`); undefined for an unknown name. */
 export function ctFlagByName(name: string): number | undefined {
@@ -63,7 +64,7 @@ export function hexPad(v: number, n: number): string {
 /** `Flags=0x0013 [ RxClosing TxClosing SeenNonSyn ]`; Reserved1 is never printed, bits from MaxFlags up are Unknown. */
 export function flagsString(flags: number): string {
   let s = `Flags=${hexPad(flags, 4)} [ `;
-  for (const [bit, name] of flagNames) if ((flags & bit) !== 0) s += `${name} `;
+  for (const [bit, name] of ctFlagNames) if ((flags & bit) !== 0) s += `${name} `;
   const unknown = flags & ~(MaxFlags - 1) & 0xffff;
   if (unknown !== 0) s += `Unknown=${hexPad(unknown, 4)} `;
   return `${s}]`;

@@ -32,6 +32,8 @@ export interface FlowFilter {
   readonly proto?: string | number | undefined;
   /** IN, OUT, SVC (the printed direction), or RELATED (the related-ICMP entries). */
   readonly dir?: Direction | Lowercase<Direction> | undefined;
+  /** true: only related entries (printed `related`); false: only the others. */
+  readonly related?: boolean | undefined;
   /** CT entry flags by name (`SeenNonSyn`, `NodePort`…), all of which must be set. CT only. */
   readonly flags?: readonly string[] | string | undefined;
   /** CT entries whose lifetime is below this CT time (expired then). CT only. */
@@ -52,16 +54,19 @@ export class CheckedFilter {
   readonly dport: number | undefined;
   readonly proto: number | undefined;
   readonly dir: Direction | undefined;
+  readonly related: boolean | undefined;
   readonly flags: number;
   readonly expiredAt: number | undefined;
   readonly aliveAt: number | undefined;
   readonly limit: number | undefined;
   /** The fields that apply to CT entries only, as given (for error messages). */
   readonly ctOnly: readonly string[];
+  /** The filter as given. */
+  readonly source: FlowFilter;
 
   constructor(f: FlowFilter) {
     if (!isObject(f)) throw new TypeError(`filter must be an object, got ${describe(f)}`);
-    const known = ['src', 'dst', 'sport', 'dport', 'proto', 'dir', 'flags', 'expiredAt', 'aliveAt', 'limit'];
+    const known = ['src', 'dst', 'sport', 'dport', 'proto', 'dir', 'related', 'flags', 'expiredAt', 'aliveAt', 'limit'];
     for (const k of Object.keys(f)) if (!known.includes(k)) throw new TypeError(`filter: unknown field "${k}" (known: ${known.join(', ')})`);
     this.src = f.src === undefined ? undefined : prefix(f.src, 'src');
     this.dst = f.dst === undefined ? undefined : prefix(f.dst, 'dst');
@@ -69,6 +74,8 @@ export class CheckedFilter {
     this.dport = f.dport === undefined ? undefined : int(f.dport, 0xffff, 'dport');
     this.proto = f.proto === undefined ? undefined : protoOf(f.proto);
     this.dir = f.dir === undefined ? undefined : dirOf(f.dir);
+    if (f.related !== undefined && typeof f.related !== 'boolean') throw new TypeError(`filter.related must be a boolean, got ${describe(f.related)}`);
+    this.related = f.related;
     this.flags = f.flags === undefined ? 0 : flagsOf(f.flags);
     this.expiredAt = f.expiredAt === undefined ? undefined : int(f.expiredAt, 0xffffffff, 'expiredAt');
     this.aliveAt = f.aliveAt === undefined ? undefined : int(f.aliveAt, 0xffffffff, 'aliveAt');
@@ -79,6 +86,7 @@ export class CheckedFilter {
     } else {
       this.limit = undefined;
     }
+    this.source = Object.freeze({ ...f });
     this.ctOnly = [
       ...(f.flags === undefined ? [] : ['flags']), ...(f.expiredAt === undefined ? [] : ['expiredAt']),
       ...(f.aliveAt === undefined ? [] : ['aliveAt']),
@@ -86,10 +94,17 @@ export class CheckedFilter {
     Object.freeze(this);
   }
 
+  /** The same filter with another limit (undefined: none). */
+  withLimit(limit: number | undefined): CheckedFilter {
+    const rest: FlowFilter = { ...this.source, limit };
+    if (limit === undefined) delete (rest as { limit?: number }).limit;
+    return new CheckedFilter(rest);
+  }
+
   /** True when nothing but (perhaps) a limit is set: every entry matches. */
   get matchesAll(): boolean {
     return this.src === undefined && this.dst === undefined && this.sport === undefined && this.dport === undefined
-      && this.proto === undefined && this.dir === undefined && this.flags === 0 && this.expiredAt === undefined && this.aliveAt === undefined;
+      && this.proto === undefined && this.dir === undefined && this.related === undefined && this.flags === 0 && this.expiredAt === undefined && this.aliveAt === undefined;
   }
 }
 
@@ -116,6 +131,37 @@ function port(b: Uint8Array, off: number): number {
   return ((b[off] ?? 0) << 8) | (b[off + 1] ?? 0);
 }
 
+/** Where the fields of an entry's printed view sit: offsets of its source and destination address and port. */
+export interface PrintedView {
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+}
+
+/**
+ * The offsets of the printed view of the key at keys[ko…], written into
+ * `out`: CT service entries print saddr:dport -> daddr:sport, other CT
+ * entries daddr:sport -> saddr:dport (reply-order storage, Cilium #5848),
+ * NAT entries saddr:sport -> daddr:dport. Filters, `ct stats` and `nat stats`
+ * all read a flow through this one function.
+ */
+export function printedView(kind: EntryKind, family: 4 | 6): (keys: Uint8Array, ko: number, out: PrintedView) => void {
+  const L = (family === 4 ? ipv4CtTuple : ipv6CtTuple).offsetOf;
+  if (kind === 'nat') {
+    return (_keys, ko, out) => {
+      out.src = ko + L.saddr; out.dst = ko + L.daddr; out.sport = ko + L.sport; out.dport = ko + L.dport;
+    };
+  }
+  return (keys, ko, out) => {
+    if (((keys[ko + L.flags] ?? 0) & TUPLE_F_SERVICE) !== 0) {
+      out.src = ko + L.saddr; out.dst = ko + L.daddr; out.sport = ko + L.dport; out.dport = ko + L.sport;
+    } else {
+      out.src = ko + L.daddr; out.dst = ko + L.saddr; out.sport = ko + L.sport; out.dport = ko + L.dport;
+    }
+  };
+}
+
 /**
  * The matcher of `f` for one kind of map and address family. A filter that
  * names fields NAT entries do not have is refused for `nat`; one whose
@@ -131,28 +177,15 @@ export function compileFilter(input: FilterInput | undefined, kind: EntryKind, f
   const addrLen = family === 4 ? 4 : 16;
   if ((f.src !== undefined && f.src.addr.length !== addrLen) || (f.dst !== undefined && f.dst.addr.length !== addrLen)) return matchNone;
   const L = (family === 4 ? ipv4CtTuple : ipv6CtTuple).offsetOf;
-  const { src, dst, sport, dport, proto, dir, flags, expiredAt, aliveAt } = f;
+  const { src, dst, sport, dport, proto, dir, related, flags, expiredAt, aliveAt } = f;
   const ct = kind === 'ct';
+  const view = printedView(kind, family);
+  const at: PrintedView = { src: 0, dst: 0, sport: 0, dport: 0 };
   return (keys, ko, values, vo) => {
     const tf = keys[ko + L.flags] ?? 0;
-    // The printed view: CT service entries print saddr:dport -> daddr:sport, other CT entries
-    // daddr:sport -> saddr:dport (reply-order storage), NAT entries saddr:sport -> daddr:dport.
     const svc = (tf & TUPLE_F_SERVICE) !== 0;
-    let s: number;
-    let d: number;
-    let sp: number;
-    let dp: number;
-    if (!ct || svc) {
-      s = ko + L.saddr;
-      d = ko + L.daddr;
-      sp = ct ? ko + L.dport : ko + L.sport;
-      dp = ct ? ko + L.sport : ko + L.dport;
-    } else {
-      s = ko + L.daddr;
-      d = ko + L.saddr;
-      sp = ko + L.sport;
-      dp = ko + L.dport;
-    }
+    view(keys, ko, at);
+    const { src: s, dst: d, sport: sp, dport: dp } = at;
     if (proto !== undefined && keys[ko + L.nexthdr] !== proto) return false;
     if (dir !== undefined) {
       switch (dir) {
@@ -163,6 +196,7 @@ export function compileFilter(input: FilterInput | undefined, kind: EntryKind, f
         case 'OUT': if ((ct && svc) || (tf & TUPLE_F_IN) !== 0) return false; break;
       }
     }
+    if (related !== undefined && ((tf & TUPLE_F_RELATED) !== 0) !== related) return false;
     if (sport !== undefined && port(keys, sp) !== sport) return false;
     if (dport !== undefined && port(keys, dp) !== dport) return false;
     if (src !== undefined && !prefixContains(src, keys, s)) return false;

@@ -10,6 +10,24 @@ import { marshalIndent, parseJSON, type JsonObject } from './json.js';
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
+/** yaml.v3's field names: a Go field without a yaml tag is keyed by its name lowercased. */
+function lowerKeys(o: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/**
+ * A CT or NAT key as yaml.v3 marshals it. CtKey4Global and NatKey4 embed
+ * tuple.TupleKey4Global, which embeds TupleKey4 (the v6 keys likewise); an
+ * embedded struct without `yaml:",inline"` is a nested mapping keyed by its
+ * type name lowercased — unlike encoding/json, which flattens it.
+ */
+function yamlTuple(key: CtKey | NatKey): JsonObject {
+  const fields = lowerKeys(key.toJSON());
+  return key.raw.length === 14 ? { tuplekey4global: { tuplekey4: fields } } : { tuplekey6global: { tuplekey6: fields } };
+}
+
 function keyFamily(v: unknown, what: string): 4 | 6 {
   if (typeof v !== 'object' || v === null) throw new TypeError(`${what}.Key: expected a JSON object, got ${describe(v)}`);
   const d = (v as Record<string, unknown>).DestAddr;
@@ -38,6 +56,8 @@ export class CtMapRecord {
 
   toGoJSON(): JsonObject { return { Key: this.key.toJSON(), Value: this.value.toGoJSON() }; }
   toJSON(): JsonObject { return { Key: this.key.toJSON(), Value: this.value.toJSON() }; }
+  /** The record as cilium-dbg's `-o yaml` (yaml.v3) shows it. */
+  toGoYAML(): JsonObject { return { key: yamlTuple(this.key), value: lowerKeys(this.value.toGoJSON()) }; }
 
   static fromJSON(v: unknown): CtMapRecord {
     const [k, val] = recordParts(v, 'CtMapRecord');
@@ -64,6 +84,8 @@ export class NatMapRecord {
 
   toGoJSON(): JsonObject { return { Key: this.key.toJSON(), Value: this.value.toGoJSON() }; }
   toJSON(): JsonObject { return { Key: this.key.toJSON(), Value: this.value.toJSON() }; }
+  /** The record as cilium-dbg's `-o yaml` (yaml.v3) shows it. */
+  toGoYAML(): JsonObject { return { key: yamlTuple(this.key), value: lowerKeys(this.value.toGoJSON()) }; }
 
   static fromJSON(v: unknown): NatMapRecord {
     const [k, val] = recordParts(v, 'NatMapRecord');

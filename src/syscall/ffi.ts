@@ -16,6 +16,19 @@ export interface BpfBackend {
   call(cmd: number, attr: Uint8Array, size: number): number;
   /** The address of a buffer's first byte, as the kernel should see it. */
   address(buf: Uint8Array): bigint;
+  /**
+   * The same call on a worker thread (optional): resolves with the result
+   * or -errno. The caller keeps `attr` and every buffer it points to
+   * referenced until the promise settles.
+   */
+  callAsync?(cmd: number, attr: Uint8Array, size: number): Promise<number>;
+  /**
+   * The shim's ctmap_bpf_vec (optional): `n` calls laid out in `calls`
+   * (src/syscall/vector.ts), run in one crossing; returns how many ran.
+   */
+  callVec?(calls: Uint8Array, n: number, stopOnError: boolean): number;
+  /** callVec on a worker thread. */
+  callVecAsync?(calls: Uint8Array, n: number, stopOnError: boolean): Promise<number>;
 }
 
 export const SHIM_NAME = 'libctmapbpf.so';
@@ -47,9 +60,25 @@ export class ShimNotFoundError extends Error {
   }
 }
 
+type Native<A extends unknown[]> = ((...args: A) => number) & {
+  async(...args: [...A, (err: unknown, res: number) => void]): void;
+};
+type ShimFn = Native<[cmd: number, attr: Uint8Array, size: number]>;
+type ShimVecFn = Native<[calls: Uint8Array, n: number, stop: number]>;
+
 interface Koffi {
-  load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
+  load(path: string): { func(decl: string): unknown };
   address(value: unknown): bigint;
+}
+
+/** A koffi function's async form as a promise (koffi doc/load.md, "Asynchronous calls": koffi's worker threads). */
+function promised<A extends unknown[]>(fn: Native<A>, ...args: A): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fn.async(...args, (err: unknown, res: number) => {
+      if (err === null || err === undefined) resolve(res);
+      else reject(err instanceof Error ? err : new Error(`koffi async call failed: ${typeof err === 'string' ? err : JSON.stringify(err)}`));
+    });
+  });
 }
 
 export function loadKoffiBackend(env: NodeJS.ProcessEnv = process.env, root = packageRoot): BpfBackend {
@@ -58,16 +87,31 @@ export function loadKoffiBackend(env: NodeJS.ProcessEnv = process.env, root = pa
   if (path === undefined) throw new ShimNotFoundError(tried);
   // koffi is CommonJS; createRequire keeps this module ESM without a default-import shim.
   const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  let fn: (cmd: number, attr: Uint8Array, size: number) => number;
+  let fn: ShimFn;
+  let vec: ShimVecFn | undefined;
   try {
     const lib = koffi.load(path);
-    fn = lib.func('long ctmap_bpf(int cmd, void *attr, unsigned int size)') as typeof fn;
+    fn = lib.func('long ctmap_bpf(int cmd, void *attr, unsigned int size)') as ShimFn;
+    try {
+      vec = lib.func('unsigned int ctmap_bpf_vec(void *calls, unsigned int n, int stop_on_error)') as ShimVecFn;
+    } catch {
+      // A shim built before the vector entry point: every call crosses on its own.
+      vec = undefined;
+    }
   } catch (err) {
     throw new ShimNotFoundError(tried, err);
   }
-  return {
+  const backend: BpfBackend = {
     name: `koffi:${path}`,
     call: fn,
     address: (buf) => koffi.address(buf),
+    callAsync: (cmd, attr, size) => promised(fn, cmd, attr, size),
+  };
+  if (vec === undefined) return backend;
+  const v = vec;
+  return {
+    ...backend,
+    callVec: (calls, n, stop) => v(calls, n, stop ? 1 : 0),
+    callVecAsync: (calls, n, stop) => promised(v, calls, n, stop ? 1 : 0),
   };
 }

@@ -12,6 +12,7 @@
 import { BpfError } from './errors.js';
 import { cmdName } from './attr.js';
 import { loadKoffiBackend, type BpfBackend } from './ffi.js';
+import { BpfVector } from './vector.js';
 
 /** Called instead of the backend: fault injection and tracing in tests. `next` is the real call. */
 export type Interceptor = (cmd: number, attr: Uint8Array, size: number, next: (cmd: number, attr: Uint8Array, size: number) => number) => number;
@@ -35,6 +36,28 @@ export class Kernel {
     return this.backend.call(cmd, attr, attr.byteLength);
   }
 
+  /**
+   * bpf(2) on a worker thread, for work that can run side by side (the
+   * parallel count): the same funnel, off the event loop. A backend without
+   * threads runs the call synchronously. The caller keeps `attr` and the
+   * buffers it points to referenced until the promise settles.
+   */
+  bpfAsync(cmd: number, attr: Uint8Array): Promise<number> {
+    const b = this.backend;
+    if (b.callAsync === undefined) return Promise.resolve(b.call(cmd, attr, attr.byteLength));
+    return b.callAsync(cmd, attr, attr.byteLength);
+  }
+
+  /** A vector of calls to run in one crossing (./vector.ts). */
+  vector(capacity: number): BpfVector {
+    return new BpfVector(this, capacity);
+  }
+
+  /** True when bpfAsync really runs calls on other threads. */
+  get threaded(): boolean {
+    return this.backend.callAsync !== undefined;
+  }
+
   /** Address of a buffer for a pointer field. The caller keeps `buf` referenced until the call returns. */
   address(buf: Uint8Array): bigint {
     return this.backend.address(buf);
@@ -44,6 +67,7 @@ export class Kernel {
   intercept(fn: Interceptor): Kernel {
     const inner = this.backend;
     const next = (cmd: number, attr: Uint8Array, size: number): number => inner.call(cmd, attr, size);
+    // Intercepted kernels run every call through `fn` synchronously (fault injection sees each one in order).
     return new Kernel({
       name: `${inner.name}+intercepted`,
       call: (cmd, attr, size) => fn(cmd, attr, size, next),

@@ -14,6 +14,7 @@ import { ensurePinDir } from './bpffs.js';
 import { valueBufferSize } from './cpus.js';
 import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin, type MapCreateParams } from './sys.js';
 import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
+import { countParallel, type ParallelCountOptions } from './pcount.js';
 import { dataView, setU32 } from '../structs/bytes.js';
 
 export interface MapSpec {
@@ -409,6 +410,16 @@ export class BpfMap {
     let n = 0;
     for (const b of this.batches(opts)) n += b.count;
     return n;
+  }
+
+  /**
+   * The number of entries, counted off the event loop: hash and LRU hash
+   * maps by `workers` threads over bucket ranges (./pcount.ts), other maps
+   * and kernels without threads by the sequential walk.
+   */
+  async countAsync(opts: ParallelCountOptions = {}): Promise<number> {
+    if ((this.type === MapType.Hash || this.type === MapType.LRUHash) && this.kernel.threaded) return countParallel(this, opts);
+    return this.count(opts.chunk === undefined ? {} : { chunk: opts.chunk });
   }
 
   /**

@@ -15,7 +15,7 @@ import { Maps, setCTMapConfig, resetCTMapConfig, GlobalMaps, setNATMapEntriesGlo
 import { NewPerClusterCTMaps, GetClusterCTMaps, NewPerClusterNATMaps } from '../../src/compat/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = resolve(here, '..', '..', 'dist', 'cli', 'main.js');
+const cli = resolve(here, '..', '..', 'dist', 'bin', 'ctmap.cjs');
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/ /g, ''), 'hex'));
 
 interface Run { code: number | null; out: string; err: string }
@@ -174,10 +174,11 @@ t.test('errors: Cilium\'s messages, exit status 1, nothing changed', async (t) =
     [['ct', 'list', 'endpoint', '5'], 'Error: Invalid argument: unknown type endpoint\n'],
     [['ct', 'list', '-d', '--time-diff-clocksource-mode', 'tsc'], 'Error: could not determine clocksource: invalid clocksource\n'],
     [['ct', 'list', '-d', '--time-diff-clocksource-mode', 'jiffies', '--time-diff-clocksource-hz', '0'], 'Error: could not determine clocksource: invalid HZ value\n'],
-    [['ct', 'list', '-o', 'yaml'], /unsupported output format "yaml"/],
+    [['ct', 'list', '-o', 'xml'], /unsupported output format "xml" \(use one of: json, yaml, jsonpath=<template>\)/],
+    [['ct', 'list', '-o', 'jsonpath={.[0'], /invalid jsonpath template/],
     [['ct', 'flush', 'cluster', '0'], /ClusterID 0 is reserved/],
-    [['ct', 'flush', 'cluster', '3'], /Unable to open .*cilium_per_cluster_ct_tcp4_3: no pinned map there/],
-    [['ct', 'gc', '--mode', 'quick'], /invalid --mode "quick"/],
+    [['ct', 'flush', 'cluster', '3'], /no CT map of cluster 3 pinned: looked for .*cilium_per_cluster_ct_tcp4_3, .*cilium_per_cluster_ct_any4_3, .*cilium_per_cluster_ct_tcp6_3 and .*cilium_per_cluster_ct_any6_3 \(is Cilium running/],
+    [['ct', 'gc', '--mode', 'quick'], /argument 'quick' is invalid\. Allowed choices are safe, fast/],
     [['ct', 'gc', '--time', '-5'], /invalid --time/],
     [['ct', 'gc', 'extra'], /Invalid argument: extra/],
     [['ct', 'count', 'extra'], /Invalid argument: extra/],

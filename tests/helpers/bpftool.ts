@@ -4,9 +4,12 @@
  * `make test` installs it (Makefile sysdeps).
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function bpftool(...args: string[]): string {
-  return execFileSync('bpftool', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('bpftool', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 });
 }
 
 export function bpftoolJSON(...args: string[]): unknown {
@@ -21,4 +24,17 @@ export function hexArgs(b: Uint8Array): string[] {
 /** `bpftool map update pinned PATH key hex … value hex …`. */
 export function bpftoolUpdate(path: string, key: Uint8Array, value: Uint8Array): void {
   bpftool('map', 'update', 'pinned', path, 'key', ...hexArgs(key), 'value', ...hexArgs(value));
+}
+
+/** Many updates in one bpftool process (`bpftool batch file`): each entry is [pin path, key, value]. */
+export function bpftoolBatchUpdate(entries: readonly (readonly [string, Uint8Array, Uint8Array])[]): void {
+  if (entries.length === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ctmap-bpftool-'));
+  const file = join(dir, 'batch');
+  try {
+    writeFileSync(file, entries.map(([path, k, v]) => `map update pinned ${path} key ${hexArgs(k).join(' ')} value ${hexArgs(v).join(' ')}\n`).join(''));
+    bpftool('batch', 'file', file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

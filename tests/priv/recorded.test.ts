@@ -19,7 +19,7 @@ import { CtKey4Global, CtKey6Global, CtEntry, NatKey4, NatKey6, NatEntry4, NatEn
 import type { Test } from 'tap';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = resolve(here, '..', '..', 'dist', 'cli', 'main.js');
+const cli = resolve(here, '..', '..', 'dist', 'bin', 'ctmap.cjs');
 const quiet = (): void => undefined;
 
 function run(root: string, ...args: string[]): { code: number | null; out: string; err: string } {

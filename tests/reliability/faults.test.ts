@@ -119,7 +119,7 @@ t.test('bpffs unmounted under open maps: open fds keep working, new opens fail c
   tcp4.close();
   const e = caught(() => { newMap('cilium_ct4_global', 0).open(); });
   t.ok(e instanceof MapLoadError && isNotExist(e), 'the pin went with the mount');
-  const cli = resolve(here, '..', '..', 'dist', 'cli', 'main.js');
+  const cli = resolve(here, '..', '..', 'dist', 'bin', 'ctmap.cjs');
   const r = spawnSync(process.execPath, [cli, '--bpffs', dir, 'ct', 'list'], { encoding: 'utf8' });
   t.equal(r.status, 1);
   t.match(r.stderr, /no CT map pinned: looked for/);
