@@ -1,11 +1,12 @@
 /**
- * `ctmap ct get <flow>`: one lookup of the exact key the datapath holds for
- * a flow (CtKey.fromFlow: reply-order addresses, ports in network order, the
- * direction flags), then the NAT entries that CT entry owns (its SNAT and
- * RevSNAT pair, or the DSR entry), looked up, not changed. Without a
- * direction the three keys a flow can have (OUT, IN, SVC) are each looked up.
+ * `ctmap ct get <flow>`: one lookup of the exact key that prints as the flow
+ * (flow.ts printedKey: for the datapath's entries, the key CtKey.fromFlow
+ * derives — reply-order addresses, ports in network order, the direction
+ * flags), then the NAT entries that CT entry owns (its SNAT and RevSNAT pair,
+ * or the DSR entry), looked up, not changed. Without a direction the three
+ * keys a flow can have (OUT, IN, SVC) are each looked up.
  */
-import { CtKey4Global, CtKey6Global, type CtKey } from '../structs/tuple.js';
+import type { CtKey } from '../structs/tuple.js';
 import { CtMapRecord, NatMapRecord } from '../structs/records.js';
 import { marshalIndent, type JsonObject } from '../structs/json.js';
 import type { CtEntry } from '../structs/ctentry.js';
@@ -14,7 +15,7 @@ import { natCreatedFormatter, natLine } from '../nat/natmap.js';
 import type { NatPairEntry } from '../nat/mapping.js';
 import { CliError, cliNode, openSelection, type GlobalOptions } from './context.js';
 import { clusterOf } from './ct.js';
-import { flowText, parseFlow, toLibFlow, type CliFlow, type FlowDir } from './flow.js';
+import { flowText, parseFlow, printedKeys, type CliFlow, type FlowDir } from './flow.js';
 import { parseOutput, writeValue } from './format.js';
 import { SyncWriter } from './output.js';
 
@@ -56,8 +57,7 @@ class GetResult {
 
 /** The CT map of the selection that holds the flow's entries: TCP or Any, of the flow's family. */
 function mapFor(maps: readonly ConntrackMap[], flow: CliFlow): ConntrackMap | undefined {
-  const tcp = flow.proto === 6 && !flow.related;
-  return maps.find((m) => m.isIPv4 === (flow.family === 4) && m.isTCP === tcp);
+  return maps.find((m) => m.isIPv4 === (flow.family === 4) && m.isTCP === (flow.proto === 6));
 }
 
 export function ctGet(tokens: readonly string[], o: GetOptions, g: GlobalOptions): void {
@@ -74,11 +74,8 @@ export function ctGet(tokens: readonly string[], o: GetOptions, g: GlobalOptions
     const [map] = openSelection([want], 'CT map');
     if (map === undefined) throw new CliError('unreachable: openSelection returned nothing');
     const dirs: FlowDir[] = flow.dir === undefined ? ['OUT', 'IN', 'SVC'] : [flow.dir];
-    if (flow.related && flow.dir === 'SVC') throw new CliError('a service entry has no related entry');
     const hits: Hit[] = [];
-    for (const dir of flow.related ? dirs.filter((d) => d !== 'SVC') : dirs) {
-      const f = toLibFlow(flow, dir);
-      const key = flow.family === 4 ? CtKey4Global.fromFlow(f) : CtKey6Global.fromFlow(f);
+    for (const key of dirs.flatMap((d) => printedKeys(flow, d))) {
       const entry = map.lookup(key);
       if (entry !== undefined) hits.push({ map, key, entry, nat: node.natPairOf(map, key, entry) });
     }

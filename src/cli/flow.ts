@@ -6,8 +6,8 @@
  * so a line of `ct list` can be pasted back (`ctmap ct get TCP OUT
  * 10.0.0.1:40000 -> 10.0.0.2:80`). IPv6 endpoints are `[addr]:port`.
  */
-import { parseAddr, parseProto, protoName, U8proto } from '../structs/inet.js';
-import type { Flow } from '../structs/tuple.js';
+import { parseAddr, parseProto, protoName } from '../structs/inet.js';
+import { CtKey4Global, CtKey6Global, ipv4CtTuple, ipv6CtTuple, TUPLE_F_IN, TUPLE_F_OUT, TUPLE_F_RELATED, TUPLE_F_SERVICE } from '../structs/tuple.js';
 import type { FlowFilter } from '../structs/filter.js';
 import { CliError } from './context.js';
 
@@ -78,20 +78,49 @@ export function parseFlow(tokens: readonly string[]): CliFlow | undefined {
   return { family: fam, proto, dir, src: s, sport, dst: ds, dport, related };
 }
 
-/** The flow as the library's Flow (fromFlow builds the key the datapath holds for it). */
-export function toLibFlow(f: CliFlow, dir: FlowDir): Flow {
-  const ep = (a: string, p: number): string => (f.family === 4 ? `${a}:${p}` : `[${a}]:${p}`);
-  return { src: ep(f.src, f.sport), dst: ep(f.dst, f.dport), proto: f.proto, dir, ...(f.related ? { related: true } : {}) };
+/**
+ * The key that `ct list` prints as this flow in direction `dir`: the printed
+ * view inverted (src/structs/filter.ts, printedView) — for SVC entries
+ * saddr:dport -> daddr:sport, for others daddr:sport -> saddr:dport; ports in
+ * network order; IN, SERVICE and RELATED flags as printed. For every entry the
+ * datapath writes this is the key CtKey.fromFlow derives (a related entry
+ * prints as `ICMP OUT a:0 -> b:0 related`), and it also reaches keys written
+ * by other tools, so any line of `ct list` pasted back finds its entry.
+ */
+export function printedKey(f: CliFlow, dir: FlowDir, alsoIn = false): CtKey4Global | CtKey6Global {
+  const L = (f.family === 4 ? ipv4CtTuple : ipv6CtTuple).offsetOf;
+  const b = new Uint8Array(f.family === 4 ? ipv4CtTuple.size : ipv6CtTuple.size);
+  const be16 = (off: number, v: number): void => { b[off] = v >> 8; b[off + 1] = v & 0xff; };
+  if (dir === 'SVC') {
+    b.set(parseAddr(f.src), L.saddr);
+    b.set(parseAddr(f.dst), L.daddr);
+    be16(L.dport, f.sport);
+    be16(L.sport, f.dport);
+  } else {
+    b.set(parseAddr(f.src), L.daddr);
+    b.set(parseAddr(f.dst), L.saddr);
+    be16(L.sport, f.sport);
+    be16(L.dport, f.dport);
+  }
+  b[L.nexthdr] = f.proto;
+  b[L.flags] = (dir === 'IN' || alsoIn ? TUPLE_F_IN : TUPLE_F_OUT) | (dir === 'SVC' ? TUPLE_F_SERVICE : 0) | (f.related ? TUPLE_F_RELATED : 0);
+  return f.family === 4 ? new CtKey4Global(b) : new CtKey6Global(b);
+}
+
+/**
+ * Every key that prints as the flow in direction `dir`: one, except for SVC,
+ * which is printed whether or not the IN bit is set (the datapath writes
+ * service entries without it; other writers may not).
+ */
+export function printedKeys(f: CliFlow, dir: FlowDir): (CtKey4Global | CtKey6Global)[] {
+  return dir === 'SVC' ? [printedKey(f, dir), printedKey(f, dir, true)] : [printedKey(f, dir)];
 }
 
 /** The filter that matches exactly the entries printed as this flow (in any direction when none is given). */
 export function flowFilter(f: CliFlow): FlowFilter {
   const host = f.family === 4 ? 32 : 128;
-  // A related entry is the ICMP companion of the flow, without ports (see fromFlow).
-  const proto = f.related ? (f.family === 4 ? U8proto.ICMP : U8proto.ICMPv6) : f.proto;
   return {
-    src: `${f.src}/${host}`, dst: `${f.dst}/${host}`, proto,
-    sport: f.related ? 0 : f.sport, dport: f.related ? 0 : f.dport, related: f.related,
+    src: `${f.src}/${host}`, dst: `${f.dst}/${host}`, proto: f.proto, sport: f.sport, dport: f.dport, related: f.related,
     ...(f.dir === undefined ? {} : { dir: f.dir }),
   };
 }

@@ -13,7 +13,7 @@ import type { Node } from '../node/node.js';
 import { CliError, cliNode, openSelection, parseClusterID, type GlobalOptions } from './context.js';
 import { filterFromFlags, parseClusterFlag, type FilterFlags } from './flags.js';
 import { listSink, parseOutput } from './format.js';
-import { SyncWriter } from './output.js';
+import { Progress, SyncWriter } from './output.js';
 
 export interface NatListOptions extends FilterFlags {
   readonly output?: string;
@@ -45,45 +45,44 @@ export function natList(args: readonly string[], o: NatListOptions, g: GlobalOpt
   const fmt = parseOutput(o.output);
   const { maps, node, filter } = natSelection(args, o, g);
   const out = new SyncWriter();
+  const progress = new Progress('nat list', process.stderr.isTTY ? maps.reduce((n, m) => n + m.count(), 0) : undefined);
+  let done = 0;
   try {
     let left = filter?.limit ?? Infinity;
-    if (fmt.kind !== 'text') {
-      const sink = listSink(fmt, out);
-      for (const m of maps) {
-        if (left <= 0) break;
-        const match = compileFilter(filter, 'nat', m.isIPv4 ? 4 : 6);
-        for (const b of m.batches()) {
-          for (let i = 0; i < b.count && left > 0; i++) {
-            const ko = i * b.keySize;
-            const vo = i * b.valueSize;
-            if (!match(b.keys, ko, b.values, vo)) continue;
-            const k = b.keys.slice(ko, ko + b.keySize);
-            const v = b.values.slice(vo, vo + b.valueSize);
-            sink.add(m.isIPv4 ? new NatMapRecord(new NatKey4(k), new NatEntry4(v)) : new NatMapRecord(new NatKey6(k), new NatEntry6(v)));
-            left--;
-          }
-          if (out.closed) return;
-          if (left <= 0) break;
-        }
-      }
-      sink.end();
-      return;
-    }
+    const sink = fmt.kind === 'text' ? undefined : listSink(fmt, out);
     // Without an agent to ask, Created is shown against the ktime clock, as on most nodes. Batch reads return
     // entries in the order a GET_NEXT_KEY walk would, so the text is cilium-dbg's.
     const created = natCreatedFormatter({ mode: 'ktime' }, node.settings.clock);
     for (const m of maps) {
       // Past the limit the remaining maps are not read, and not shown.
       if (left <= 0) break;
-      for (const { key, entry } of m.entries(filter === undefined ? {} : { filter: filter.withLimit(Number.isFinite(left) ? left : undefined) })) {
-        const line = natLine(key, entry, created);
-        left--;
-        if (line !== undefined) out.write(line);
+      const match = compileFilter(filter, 'nat', m.isIPv4 ? 4 : 6);
+      for (const b of m.batches()) {
+        for (let i = 0; i < b.count && left > 0; i++) {
+          const ko = i * b.keySize;
+          const vo = i * b.valueSize;
+          if (!match(b.keys, ko, b.values, vo)) continue;
+          left--;
+          const k = b.keys.slice(ko, ko + b.keySize);
+          const v = b.values.slice(vo, vo + b.valueSize);
+          const rec = m.isIPv4 ? new NatMapRecord(new NatKey4(k), new NatEntry4(v)) : new NatMapRecord(new NatKey6(k), new NatEntry6(v));
+          if (sink !== undefined) {
+            sink.add(rec);
+            continue;
+          }
+          const line = natLine(rec.key, rec.value, created);
+          if (line !== undefined) out.write(line);
+        }
+        progress.update(done += b.count);
+        // The reader went away: stop reading the maps (nothing was changed).
         if (out.closed) return;
+        if (left <= 0) break;
       }
-      out.write('\n');
+      if (sink === undefined) out.write('\n');
     }
+    sink?.end();
   } finally {
+    progress.done();
     out.flush();
     node.close();
   }

@@ -193,6 +193,5 @@ t.test('ct get: the exact entry of a pasted ct list line, and the NAT entries it
   const miss = runCli(root, 'ct', 'get', 'tcp', '1.2.3.4:1', '5.6.7.8:2');
   t.equal(miss.code, 1);
   t.match(miss.err, /^Error: no CT entry for TCP 1\.2\.3\.4:1 -> 5\.6\.7\.8:2 in .*cilium_ct4_global\n$/);
-  t.equal(runCli(root, 'ct', 'get', 'tcp', 'SVC', '1.2.3.4:1', '5.6.7.8:2', 'related').code, 1, 'a service entry has no related entry');
   t.match(runCli(root, 'ct', 'get').err, /missing required argument 'flow'/);
 });

@@ -5,7 +5,7 @@ import { marshalYAML, yamlSequenceItem, yamlString } from '../../src/cli/yaml.js
 import { JsonPathTemplate, JsonPathError } from '../../src/cli/jsonpath.js';
 import { listSink, parseOutput, writeValue } from '../../src/cli/format.js';
 import { SyncWriter } from '../../src/cli/output.js';
-import { flowFilter, flowText, parseFlow, toLibFlow } from '../../src/cli/flow.js';
+import { flowFilter, flowText, parseFlow, printedKey, printedKeys } from '../../src/cli/flow.js';
 import { constrains, filterFromFlags, parseCTTime, parseClusterFlag } from '../../src/cli/flags.js';
 import { parseDuration } from '../../src/cli/watch.js';
 import { parseListen } from '../../src/cli/exporter.js';
@@ -119,20 +119,31 @@ t.test('flows as ct list prints them: parsed, turned into the exact key, refused
   if (f === undefined || v6 === undefined) return;
   t.equal(flowText(f), 'TCP OUT 10.0.0.1:40000 -> 10.0.0.2:80');
   t.equal(flowText(v6, 'IN'), 'UDP IN fd00::1:50000 -> fd00::2:53 related');
-  // The key fromFlow builds prints back as the flow.
-  const key = CtKey4Global.fromFlow(toLibFlow(f, 'OUT'));
-  t.equal(key.toHost().dump(true), 'TCP OUT 10.0.0.1:40000 -> 10.0.0.2:80 ');
-  const svc = CtKey4Global.fromFlow(toLibFlow({ ...f, dir: 'SVC' }, 'SVC'));
-  t.equal(svc.toHost().dump(true), 'TCP SVC 10.0.0.1:40000 -> 10.0.0.2:80 ');
+  // The key that prints as the flow; for the datapath's entries it is the key fromFlow derives.
+  const lib = (dir: 'OUT' | 'IN' | 'SVC'): CtKey4Global => CtKey4Global.fromFlow({ src: '10.0.0.1:40000', dst: '10.0.0.2:80', proto: 'TCP', dir });
+  for (const dir of ['OUT', 'IN', 'SVC'] as const) {
+    const key = printedKey(f, dir);
+    t.equal(key.toHost().dump(true), `TCP ${dir} 10.0.0.1:40000 -> 10.0.0.2:80 `, `${dir}: prints back as the flow`);
+    t.same(key.raw, lib(dir).raw, `${dir}: the key fromFlow derives`);
+  }
+  const icmp = parseFlow(['ICMP', 'OUT', '10.0.0.1:0', '->', '10.0.0.2:0', 'related']);
+  if (icmp === undefined) return;
+  t.same(printedKey(icmp, 'OUT').raw, CtKey4Global.fromFlow({ src: '10.0.0.1:40000', dst: '10.0.0.2:80', proto: 'TCP', related: true }).raw, 'a related line is the datapath\'s related entry');
+  t.equal(printedKey(v6, 'SVC').toHost().dump(true), 'UDP SVC fd00::1:50000 -> fd00::2:53 related ', 'any printed line, even one the datapath never writes');
+  const svcKeys = printedKeys(f, 'SVC');
+  t.same(svcKeys.map((k) => k.flags), [4, 5], 'SVC prints with or without the IN bit: both keys');
+  t.ok(svcKeys.every((k) => k.toHost().dump(true) === 'TCP SVC 10.0.0.1:40000 -> 10.0.0.2:80 '));
+  t.equal(printedKeys(f, 'OUT').length, 1);
   // The flow's filter matches exactly that printed flow, in any direction unless one is given.
   const m = compileFilter(flowFilter(f), 'ct', 4);
-  t.equal(m(key.raw, 0, new Uint8Array(56), 0), true);
-  t.equal(m(CtKey4Global.fromFlow(toLibFlow(f, 'IN')).raw, 0, new Uint8Array(56), 0), false, 'OUT given: IN does not match');
+  const zero = new Uint8Array(56);
+  t.equal(m(lib('OUT').raw, 0, zero, 0), true);
+  t.equal(m(lib('IN').raw, 0, zero, 0), false, 'OUT given: IN does not match');
   const any = compileFilter(flowFilter({ ...f, dir: undefined }), 'ct', 4);
-  t.equal(any(CtKey4Global.fromFlow(toLibFlow(f, 'IN')).raw, 0, new Uint8Array(56), 0), true);
-  t.equal(any(CtKey4Global.fromFlow(toLibFlow({ ...f, sport: 40001 }, 'OUT')).raw, 0, new Uint8Array(56), 0), false);
-  const rel = flowFilter(v6);
-  t.same([rel.proto, rel.sport, rel.dport, rel.related], [58, 0, 0, true], 'a related entry is ICMPv6 without ports');
+  t.equal(any(lib('IN').raw, 0, zero, 0), true);
+  t.equal(any(printedKey({ ...f, sport: 40001 }, 'OUT').raw, 0, zero, 0), false);
+  t.equal(any(printedKey({ ...f, related: true }, 'OUT').raw, 0, zero, 0), false, 'not the related entry of the same flow');
+  t.equal(compileFilter(flowFilter(icmp), 'ct', 4)(printedKey(icmp, 'OUT').raw, 0, zero, 0), true);
   const bad: [string[], RegExp][] = [
     [['tcpx', '1.2.3.4:1', '5.6.7.8:2'], /invalid protocol "tcpx"/], [['tcp', '1.2.3.4:1'], /invalid flow "tcp 1.2.3.4:1"/],
     [['tcp', '1.2.3.4', '5.6.7.8:2'], /invalid source "1.2.3.4": want addr:port/], [['tcp', '1.2.3.4:70000', '5.6.7.8:2'], /port 70000 is out of range/],
