@@ -6,7 +6,7 @@ BUILD := build
 SHIM := $(BUILD)/libctmapbpf.so
 NODE_BIN := node_modules/.bin
 
-.PHONY: all build deps sysdeps shim ts lint test demo bench repl clean vm-test
+.PHONY: all build deps sysdeps shim ts lint test demo bench repl clean vm-test prebuilds verify-shim mutation
 
 all: build
 
@@ -31,6 +31,30 @@ shim: $(SHIM)
 $(SHIM): shim/bpfshim.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -shared -fPIC -fvisibility=hidden -o $@ $<
+
+# The prebuilt shims the npm package ships (prebuilds/linux-<arch>/), chosen by process.arch at load time.
+# Reproducible: the same compiler (Debian 12's gcc 12.2.0, native and aarch64-linux-gnu), the same flags,
+# stripped, no paths — `make verify-shim` rebuilds both and compares the bytes; README lists their SHA-256.
+PREBUILD_FLAGS := -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden -s -ffile-prefix-map=$(CURDIR)=.
+CC_X64 ?= x86_64-linux-gnu-gcc
+CC_ARM64 ?= aarch64-linux-gnu-gcc
+
+prebuilds:
+	@command -v $(CC_ARM64) >/dev/null || { echo "installing gcc-aarch64-linux-gnu"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross; }
+	@mkdir -p prebuilds/linux-x64 prebuilds/linux-arm64
+	$(CC_X64) $(PREBUILD_FLAGS) -o prebuilds/linux-x64/libctmapbpf.so shim/bpfshim.c
+	$(CC_ARM64) $(PREBUILD_FLAGS) -o prebuilds/linux-arm64/libctmapbpf.so shim/bpfshim.c
+	sha256sum prebuilds/linux-*/libctmapbpf.so
+
+verify-shim:
+	@command -v $(CC_ARM64) >/dev/null || { echo "installing gcc-aarch64-linux-gnu"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross; }
+	@mkdir -p $(BUILD)/verify/linux-x64 $(BUILD)/verify/linux-arm64
+	$(CC_X64) $(PREBUILD_FLAGS) -o $(BUILD)/verify/linux-x64/libctmapbpf.so shim/bpfshim.c
+	$(CC_ARM64) $(PREBUILD_FLAGS) -o $(BUILD)/verify/linux-arm64/libctmapbpf.so shim/bpfshim.c
+	cmp prebuilds/linux-x64/libctmapbpf.so $(BUILD)/verify/linux-x64/libctmapbpf.so
+	cmp prebuilds/linux-arm64/libctmapbpf.so $(BUILD)/verify/linux-arm64/libctmapbpf.so
+	sha256sum prebuilds/linux-*/libctmapbpf.so
+	@echo "prebuilt shims match shim/bpfshim.c byte for byte"
 
 # The library (tsc), then the CLI bundle package.json's bin points at (esbuild; see scripts/bundle-cli.mjs).
 ts: deps
@@ -60,9 +84,19 @@ $(BUILD)/cbench: bench/cbench.c
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $<
 
-# The privileged suite inside qemu VMs on Debian's 6.1 and 6.12 kernels (KERNELS="6.1 6.12"); not part of CI.
+# The privileged suite inside qemu VMs on Debian's 5.10 (bullseye), 6.1 and 6.12 kernels (KERNELS="5.10 6.1 6.12");
+# not part of CI.
 vm-test: build
 	vm/matrix.sh
+
+# Mutation testing (StrykerJS) of the modules that decide what gets deleted or how bytes are read, each against
+# the tests mutation/guards.mjs lists for it; as root (privileged guards use real maps). Not part of `make test`:
+# it takes about an hour here. MUTATE=src/ctmap/gc.ts,src/structs/tuple.ts narrows it. Reports in reports/mutation/.
+mutation: build
+	@if [ "$$(id -u)" != 0 ]; then echo "make mutation needs root (the privileged guards use real BPF maps)"; exit 1; fi
+	cd mutation && { [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+	CI=true TS_NODE_TRANSPILE_ONLY=1 mutation/node_modules/.bin/stryker run mutation/stryker.config.mjs
+	node mutation/scores.mjs reports/mutation/mutation.json
 
 repl: build
 	node --experimental-repl-await dist/repl.js

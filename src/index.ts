@@ -35,7 +35,7 @@ export {
 // --- errors you can act on, and bpffs helpers
 export {
   BpfError, Errno, isNotExist, isNotSupported, MapIncompatibleError, MapLoadError, NotSupportedError, IterationError,
-  ShimNotFoundError, mountBpffs, unmountBpffs,
+  ShimNotFoundError, mountBpffs, unmountBpffs, removeMemlock, type MemlockOutcome,
 } from './syscall/index.js';
 
 // --- Go compatibility: the names of ../shared/spec/api.md (Cilium's Go API), over process-wide settings.

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make vm-test`: the privileged tap suite, compiled to JavaScript, run as root inside qemu VMs on
-# Debian's kernels (default: the newest 6.1 and 6.12 images). One summary line per kernel; exit status
+# Debian's kernels (default: the newest 5.10 from bullseye, 6.1 and 6.12 from bookworm). One summary line per kernel; exit status
 # non-zero if any kernel fails. Everything it needs is installed here.
 #
-#   KERNELS="6.1 6.12" make vm-test
+#   KERNELS="5.10 6.1 6.12" make vm-test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-kernels=${KERNELS:-6.1 6.12}
+kernels=${KERNELS:-5.10 6.1 6.12}
 suites=${VM_SUITES:-tests/priv tests/reliability}
 
 if ! command -v qemu-system-x86_64 >/dev/null || [ ! -x /bin/busybox ] || ! command -v cpio >/dev/null || ! command -v depmod >/dev/null; then
@@ -32,22 +32,34 @@ cp -al node_modules "$stage/node_modules"
 rm -rf "$stage"/node_modules/{typescript,@typescript,@typescript-eslint,eslint,@eslint,es-toolkit,.cache}
 
 mkdir -p build/vm/debs
+# Bullseye (5.10, the oldest kernel Cilium 1.19 supports) is not in this machine's sources: a private source
+# list and private package lists, used for `apt-get download` only — nothing from bullseye is installed.
+bullseye=$repo/build/vm/apt-bullseye
+bullseye_apt=(-o "Dir::Etc::sourcelist=$bullseye/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$bullseye/lists" -o "Dir::Cache=$bullseye/cache")
+bullseye_lists() {
+	mkdir -p "$bullseye/lists/partial" "$bullseye/cache/archives/partial"
+	printf '%s\n' 'deb http://deb.debian.org/debian bullseye main' 'deb http://deb.debian.org/debian-security bullseye-security main' >"$bullseye/sources.list"
+	apt-get "${bullseye_apt[@]}" update -qq
+}
 summary=()
 status=0
 for k in $kernels; do
+	apt=()
 	case "$k" in
+		5.10) pat='^linux-image-5\.10\.0-[0-9]+-amd64$'; apt=("${bullseye_apt[@]}")
+			[ -d "$bullseye/lists" ] || bullseye_lists ;;
 		6.1) pat='^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
 		6.12) pat='^linux-image-6\.12\.[0-9]+\+deb12-amd64$' ;;
-		*) echo "unknown kernel series $k (6.1 or 6.12)" >&2; exit 2 ;;
+		*) echo "unknown kernel series $k (5.10, 6.1 or 6.12)" >&2; exit 2 ;;
 	esac
-	pkg=$(apt-cache search --names-only "^linux-image-$k" 2>/dev/null | awk '{print $1}' | grep -E "$pat" | sort -V | tail -1 || true)
+	pkg=$(apt-cache "${apt[@]}" search --names-only "^linux-image-$k" 2>/dev/null | awk '{print $1}' | grep -E "$pat" | sort -V | tail -1 || true)
 	if [ -z "$pkg" ]; then
-		apt-get update -qq
-		pkg=$(apt-cache search --names-only "^linux-image-$k" | awk '{print $1}' | grep -E "$pat" | sort -V | tail -1)
+		if [ "$k" = 5.10 ]; then bullseye_lists; else apt-get update -qq; fi
+		pkg=$(apt-cache "${apt[@]}" search --names-only "^linux-image-$k" | awk '{print $1}' | grep -E "$pat" | sort -V | tail -1)
 	fi
 	deb=$(ls build/vm/debs/"${pkg}"_*.deb 2>/dev/null | head -1 || true)
 	if [ -z "$deb" ]; then
-		(cd build/vm/debs && apt-get download -qq "$pkg" 2>/dev/null)
+		(cd build/vm/debs && apt-get "${apt[@]}" download -qq "$pkg" 2>/dev/null)
 		deb=$(ls build/vm/debs/"${pkg}"_*.deb | head -1)
 	fi
 	echo "== $pkg"

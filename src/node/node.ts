@@ -32,6 +32,7 @@ import { CtMapSet, NatMapSet, openIfPinned } from './sets.js';
 import type { CtKey } from '../structs/tuple.js';
 import type { CtEntry } from '../structs/ctentry.js';
 import { describe } from '../structs/describe.js';
+import { removeMemlock } from '../syscall/memlock.js';
 
 export interface NodeOptions extends SettingsInit {
   /** Start from these settings (the other options override their fields). */
@@ -161,8 +162,13 @@ export class Node implements Disposable {
     return [this.ipv4 ? 'ipv4' : '', this.ipv6 ? 'ipv6' : ''].filter((s) => s !== '').join('+') || 'none';
   }
 
-  /** Create (or reuse) the CT, NAT and retries maps of the enabled families; closes what it opened on failure. */
+  /**
+   * Create (or reuse) the CT, NAT and retries maps of the enabled families; closes what it opened on failure.
+   * On kernels before 5.11, which charge map memory to RLIMIT_MEMLOCK, the limit is raised first, as Cilium's
+   * agent does at start (removeMemlock: only where creation is charged).
+   */
   create(): this {
+    removeMemlock(this.settings.kernel);
     const maps = [...this.ct.maps(), ...this.nat.maps(), ...(this.ipv4 ? [this.nat.retries4] : []), ...(this.ipv6 ? [this.nat.retries6] : [])];
     const opened: { close(): void }[] = [];
     for (const m of maps) {

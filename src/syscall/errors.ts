@@ -87,7 +87,7 @@ function defaultHint(command: string, errno: number, subject: string | undefined
   switch (errno) {
     case Errno.EPERM:
       return 'run as root or with CAP_BPF (CAP_SYS_ADMIN on kernels before 5.8); '
-        + 'on kernels before 5.11 map memory is charged to RLIMIT_MEMLOCK, so raise it (ulimit -l unlimited)';
+        + 'on kernels before 5.11 map memory is charged to RLIMIT_MEMLOCK: call removeMemlock() (needs CAP_SYS_RESOURCE) or run with ulimit -l unlimited';
     case Errno.ENOENT:
       if (command === 'BPF_OBJ_GET') return `no pinned object at ${subject ?? 'that path'}: is the map created, and is the right bpffs mounted?`;
       return undefined;

@@ -1,14 +1,19 @@
 /**
  * The one place that knows about FFI. A backend is two functions: call the
  * shim's `ctmap_bpf(cmd, attr, size)` and give the address of a buffer (for
- * the pointer fields of bpf_attr). koffi is the default; a test can slot in
- * a fake kernel through `setBackend` in ./bpf.ts, and another FFI could be
- * slotted in the same way.
+ * the pointer fields of bpf_attr) — and, optionally, the same call on a
+ * worker thread, the shim's vector entry point, and libc's rlimit calls.
+ * koffi is the default; a test builds a Kernel over a fake backend, and
+ * another FFI could be slotted in the same way. Where the shim comes from:
+ * ./shim.ts.
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { locateShim, ShimNotFoundError, shimCandidates as candidates } from './shim.js';
+
+export { SHIM_NAME, ShimNotFoundError } from './shim.js';
 
 export interface BpfBackend {
   readonly name: string;
@@ -29,9 +34,17 @@ export interface BpfBackend {
   callVec?(calls: Uint8Array, n: number, stopOnError: boolean): number;
   /** callVec on a worker thread. */
   callVecAsync?(calls: Uint8Array, n: number, stopOnError: boolean): Promise<number>;
+  /**
+   * libc's getrlimit/setrlimit (optional), through the same FFI library —
+   * no C of ctmap's own: kernels before 5.11 charge BPF map memory to
+   * RLIMIT_MEMLOCK (./memlock.ts). `get` returns [cur, max] or -errno; `set`
+   * returns 0 or -errno.
+   */
+  readonly rlimit?: {
+    get(resource: number): readonly [bigint, bigint] | number;
+    set(resource: number, cur: bigint, max: bigint): number;
+  };
 }
-
-export const SHIM_NAME = 'libctmapbpf.so';
 
 /** The nearest folder above this module that holds package.json (src/, dist/ and bench builds all sit below it). */
 function findPackageRoot(): string {
@@ -41,23 +54,9 @@ function findPackageRoot(): string {
 }
 const packageRoot = findPackageRoot();
 
-/** Where the shim is looked for, in order: $CTMAP_SHIM, then the package's build folder. */
+/** Where the shim is looked for, in order, before one is compiled (./shim.ts). */
 export function shimCandidates(env: NodeJS.ProcessEnv = process.env, root = packageRoot): string[] {
-  const out: string[] = [];
-  const fromEnv = env.CTMAP_SHIM;
-  if (fromEnv !== undefined && fromEnv !== '') out.push(resolve(fromEnv));
-  out.push(resolve(root, 'build', SHIM_NAME));
-  return out;
-}
-
-export class ShimNotFoundError extends Error {
-  readonly tried: readonly string[];
-  constructor(tried: readonly string[], cause?: unknown) {
-    super(`cannot load the ctmap bpf shim (${SHIM_NAME}); tried: ${tried.join(', ')}; run make (or set CTMAP_SHIM)`,
-      cause === undefined ? undefined : { cause });
-    this.name = 'ShimNotFoundError';
-    this.tried = tried;
-  }
+  return candidates({ env, root });
 }
 
 type Native<A extends unknown[]> = ((...args: A) => number) & {
@@ -69,6 +68,48 @@ type ShimVecFn = Native<[calls: Uint8Array, n: number, stop: number]>;
 interface Koffi {
   load(path: string): { func(decl: string): unknown };
   address(value: unknown): bigint;
+  errno(): number;
+}
+
+type RlimitFn = (resource: number, rlim: Uint8Array) => number;
+
+/** getrlimit/setrlimit from the C library, loaded on first use (glibc's soname, then musl's). */
+function libcRlimit(koffi: Koffi): NonNullable<BpfBackend['rlimit']> {
+  let fns: { get: RlimitFn; set: RlimitFn } | undefined;
+  const load = (): { get: RlimitFn; set: RlimitFn } => {
+    if (fns !== undefined) return fns;
+    let lib: ReturnType<Koffi['load']> | undefined;
+    for (const name of ['libc.so.6', 'libc.so']) {
+      try {
+        lib = koffi.load(name);
+        break;
+      } catch {
+        // try the next name
+      }
+    }
+    if (lib === undefined) throw new Error('cannot load the C library (libc.so.6 or libc.so) for getrlimit/setrlimit');
+    fns = {
+      get: lib.func('int getrlimit(int resource, void *rlim)') as RlimitFn,
+      set: lib.func('int setrlimit(int resource, void *rlim)') as RlimitFn,
+    };
+    return fns;
+  };
+  // struct rlimit { rlim_t rlim_cur, rlim_max; }: two unsigned longs, 64-bit on x86-64 and arm64.
+  return {
+    get(resource) {
+      const b = new Uint8Array(16);
+      if (load().get(resource, b) !== 0) return -koffi.errno();
+      const dv = new DataView(b.buffer);
+      return [dv.getBigUint64(0, true), dv.getBigUint64(8, true)];
+    },
+    set(resource, cur, max) {
+      const b = new Uint8Array(16);
+      const dv = new DataView(b.buffer);
+      dv.setBigUint64(0, cur, true);
+      dv.setBigUint64(8, max, true);
+      return load().set(resource, b) === 0 ? 0 : -koffi.errno();
+    },
+  };
 }
 
 /** A koffi function's async form as a promise (koffi doc/load.md, "Asynchronous calls": koffi's worker threads). */
@@ -83,8 +124,7 @@ function promised<A extends unknown[]>(fn: Native<A>, ...args: A): Promise<numbe
 
 export function loadKoffiBackend(env: NodeJS.ProcessEnv = process.env, root = packageRoot): BpfBackend {
   const tried = shimCandidates(env, root);
-  const path = tried.find((p) => existsSync(p));
-  if (path === undefined) throw new ShimNotFoundError(tried);
+  const path = locateShim({ env, root });
   // koffi is CommonJS; createRequire keeps this module ESM without a default-import shim.
   const koffi = createRequire(import.meta.url)('koffi') as Koffi;
   let fn: ShimFn;
@@ -106,6 +146,7 @@ export function loadKoffiBackend(env: NodeJS.ProcessEnv = process.env, root = pa
     call: fn,
     address: (buf) => koffi.address(buf),
     callAsync: (cmd, attr, size) => promised(fn, cmd, attr, size),
+    rlimit: libcRlimit(koffi),
   };
   if (vec === undefined) return backend;
   const v = vec;

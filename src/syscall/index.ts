@@ -1,6 +1,7 @@
 // ctmap/syscall: the kernel layer. One funnel (Kernel), bpf_attr layouts, generic maps; nothing about Cilium.
 export { Kernel, defaultKernel, check, type Interceptor } from './kernel.js';
 export { loadKoffiBackend, shimCandidates, ShimNotFoundError, SHIM_NAME, type BpfBackend } from './ffi.js';
+export { locateShim, cachedShimPath } from './shim.js';
 export {
   BpfCmd, MapType, MapFlags, UpdateFlags, BPF_OBJ_NAME_LEN, cmdName, mapTypeName,
   mapCreateAttr, mapElemAttr, mapBatchAttr, objPinAttr, infoByFdAttr, getFdByIdAttr, bpfMapInfo,
@@ -25,3 +26,6 @@ export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';
 export { DumpStats, NewDumpStats, MaxLookupError, dumpReliably, type ReliableTarget } from './reliable.js';
 export { OuterMap, forEachJoined, type InnerMap } from './outer.js';
 export { Features, haveFeature, requireFeature, kernelVersion, kernelAtLeast, type Feature } from './features.js';
+export { removeMemlock, RLIMIT_MEMLOCK, RLIM_INFINITY, type MemlockOutcome } from './memlock.js';
+export { BpfVector } from './vector.js';
+export { countParallel, hashBuckets, type ParallelCountOptions } from './pcount.js';

@@ -72,6 +72,8 @@ export class Kernel {
       name: `${inner.name}+intercepted`,
       call: (cmd, attr, size) => fn(cmd, attr, size, next),
       address: (buf) => inner.address(buf),
+      // Not a bpf() call: rlimits pass straight through.
+      ...(inner.rlimit === undefined ? {} : { rlimit: inner.rlimit }),
     });
   }
 

@@ -15,6 +15,7 @@ import { valueBufferSize } from './cpus.js';
 import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin, type MapCreateParams } from './sys.js';
 import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
 import { countParallel, type ParallelCountOptions } from './pcount.js';
+import { Features, haveFeature } from './features.js';
 import { dataView, setU32 } from '../structs/bytes.js';
 
 export interface MapSpec {
@@ -106,6 +107,8 @@ export class BpfMap {
   readonly #attrFirst = new Uint8Array(mapElemAttr.end);
   readonly #attrNext = new Uint8Array(mapElemAttr.end);
   #kvFlags = 0;
+  /** This kernel has no LOOKUP_AND_DELETE_ELEM for this map's type (hash maps before 5.14): read, then delete. */
+  #splitLookupAndDelete = false;
   readonly #key: Uint8Array;
   readonly #value: Uint8Array;
   readonly #next: Uint8Array;
@@ -304,9 +307,29 @@ export class BpfMap {
     return this.#inPlace(BpfCmd.BPF_MAP_DELETE_ELEM, this.#attrK);
   }
 
-  /** LOOKUP_AND_DELETE of `scratchKey` into `scratchValue` (Linux 5.14+ for hash maps); false when absent. */
+  /**
+   * LOOKUP_AND_DELETE of `scratchKey` into `scratchValue`; false when absent. Hash maps gained the command in
+   * Linux 5.14 (commit 3e87f192b405, "bpf: Add lookup_and_delete_elem support to hashtab"); before that the kernel
+   * answers EINVAL/ENOTSUPP and this falls back to a lookup then a delete — not atomic: a writer may refresh the
+   * entry between the two, and the refreshed entry is deleted with the old value returned. True only when this
+   * call's delete removed the key.
+   */
   lookupAndDeleteInPlace(): boolean {
-    return this.#inPlace(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.#attrKV);
+    if (this.#splitLookupAndDelete) return this.#lookupThenDelete();
+    const cmd = BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM;
+    const ret = this.#kv(cmd, 0);
+    if (ret === -Errno.ENOENT) return false;
+    if ((ret === -Errno.EINVAL || ret === -Errno.ENOTSUPP || ret === -Errno.EOPNOTSUPP) && isHashType(this.type) &&
+      !haveFeature(Features.lookupAndDeleteHash, this.kernel)) {
+      this.#splitLookupAndDelete = true;
+      return this.#lookupThenDelete();
+    }
+    check(ret, cmd, this.name);
+    return true;
+  }
+
+  #lookupThenDelete(): boolean {
+    return this.lookupInPlace() && this.deleteInPlace();
   }
 
   #inPlace(cmd: number, attr: Uint8Array): boolean {
@@ -474,4 +497,9 @@ export function unpinPath(path: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+}
+
+/** The hash map types (their LOOKUP_AND_DELETE_ELEM arrived in 5.14). */
+function isHashType(type: number): boolean {
+  return type === MapType.Hash || type === MapType.PerCPUHash || type === MapType.LRUHash || type === MapType.LRUPerCPUHash;
 }

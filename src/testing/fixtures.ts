@@ -10,6 +10,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, unpinPath, type MapSpec } from '../syscall/map.js';
+import { removeMemlock } from '../syscall/memlock.js';
 import { MapType } from '../syscall/attr.js';
 import { describe } from '../structs/describe.js';
 import type { Settings } from '../datapath/settings.js';
@@ -130,6 +131,7 @@ export function scenarioSpec(m: ScenarioMap): MapSpec {
  * ends holding exactly its recorded entries, or this throws.
  */
 export function restoreScenario(s: Scenario, settings: Settings): void {
+  removeMemlock(settings.kernel);
   for (const m of s.maps) {
     const path = settings.pinPath(m.name);
     unpinPath(path);

@@ -94,7 +94,8 @@ t.test('filters on ct list, ct count and nat list = the text reference over the 
   const r = rng(99);
   let nonEmpty = 0;
   let cases = 0;
-  for (let i = 0; i < 40; i++) {
+  // Each case spawns the CLI on an 11k-entry node; the breadth (10k random maps) is in tests/unit/filter.test.ts.
+  for (let i = 0; i < 24; i++) {
     const f = randomFilter(r, 'ct');
     if (Object.keys(f).length === 0) continue;
     const want = allLines.filter((l) => referenceMatch(parsePrinted(l, 'ct'), f));
@@ -113,8 +114,8 @@ t.test('filters on ct list, ct count and nat list = the text reference over the 
       t.equal(matched, want.length, `ct count ${flags(f).join(' ')}`);
     }
   }
-  t.ok(cases >= 35 && nonEmpty >= 15, `${cases} filters, ${nonEmpty} matching something`);
-  for (let i = 0; i < 15; i++) {
+  t.ok(cases >= 20 && nonEmpty >= 8, `${cases} filters, ${nonEmpty} matching something`);
+  for (let i = 0; i < 10; i++) {
     const f = randomFilter(r, 'nat');
     if (Object.keys(f).length === 0) continue;
     const want = natAll.filter((l) => referenceMatch(parsePrinted(l, 'nat'), f));

@@ -116,39 +116,48 @@ function series(text: string): Map<string, number> {
   return out;
 }
 
-t.test('exporter: scraped over loopback, its series equal the maps; Cilium\'s GC and NAT GC metrics with --gc --purge-orphans', async (t) => {
-  if (!requirePrivileged(t)) return;
-  const root = privateBpffs(t);
-  populateDemoNode({ bpffs: root }).close();
-  const g = join(root, 'tc', 'globals');
-  const natBefore = rawEntries(join(g, 'cilium_snat_v4_external')).size + rawEntries(join(g, 'cilium_snat_v6_external')).size;
-  const ex = await start(t, root, ['exporter', '--listen', '127.0.0.1:0', '--interval', '200ms', '--gc', '--purge-orphans'], /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/);
-  const base = `http://${/listening on http:\/\/(127\.0\.0\.1:\d+)/.exec(ex.err())?.[1] ?? ''}`;
+/** Poll /metrics until `ready(series)` holds (or ~10 s pass); the last scrape. */
+async function scrapeUntil(t: Test, base: string, ready: (m: Map<string, number>) => boolean): Promise<Map<string, number>> {
   let m = new Map<string, number>();
   for (let i = 0; i < 100; i++) {
     const res = await fetch(`${base}/metrics`);
     t.equal(res.status, 200);
     m = series(await res.text());
-    if ([...m.keys()].some((k) => k.startsWith('cilium_datapath_nat_gc_deleted_total')) && [...m.keys()].some((k) => k.startsWith('cilium_datapath_conntrack_gc_runs_total'))) break;
+    if (ready(m)) return m;
     await new Promise((r) => setTimeout(r, 100));
   }
+  return m;
+}
+
+const sum = (m: Map<string, number>, prefix: string): number => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+const natSize = (g: string): number => rawEntries(join(g, 'cilium_snat_v4_external')).size + rawEntries(join(g, 'cilium_snat_v6_external')).size;
+const ctSize = (g: string): number => ['cilium_ct4_global', 'cilium_ct_any4_global', 'cilium_ct6_global', 'cilium_ct_any6_global'].reduce((a, n) => a + rawEntries(join(g, n)).size, 0);
+
+t.test('exporter: scraped over loopback, its series equal the maps; Cilium\'s NAT GC metrics with --purge-orphans', async (t) => {
+  if (!requirePrivileged(t)) return;
+  const root = privateBpffs(t);
+  populateDemoNode({ bpffs: root }).close();
+  const g = join(root, 'tc', 'globals');
+  const natBefore = natSize(g);
+  // No GC loop here: the purge is then the only thing deleting, so its counter must equal what the maps lost
+  // whatever this machine's clock says about the demo's expiries (the GC loop is the next test).
+  const ex = await start(t, root, ['exporter', '--listen', '127.0.0.1:0', '--interval', '200ms', '--purge-orphans'], /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/);
+  const base = `http://${/listening on http:\/\/(127\.0\.0\.1:\d+)/.exec(ex.err())?.[1] ?? ''}`;
+  await scrapeUntil(t, base, (m) => [...m.keys()].some((k) => k.startsWith('cilium_datapath_nat_gc_deleted_total')));
   // Two collections later the purge has nothing left to do: the maps are stable; compare with them.
   await new Promise((r) => setTimeout(r, 600));
-  m = series(await (await fetch(`${base}/metrics`)).text());
+  const m = series(await (await fetch(`${base}/metrics`)).text());
   for (const name of ['cilium_ct4_global', 'cilium_ct_any4_global', 'cilium_ct6_global', 'cilium_ct_any6_global', 'cilium_snat_v4_external', 'cilium_snat_v6_external']) {
     const n = rawEntries(join(g, name)).size;
     t.equal(m.get(`ctmap_map_entries{map="${name}"}`), n, `${name}: entries`);
     t.equal(m.get(`cilium_bpf_map_pressure{map_name="${name.slice('cilium_'.length)}"}`), n / (m.get(`ctmap_map_max_entries{map="${name}"}`) ?? 1), `${name}: pressure`);
     if (name.includes('_ct')) {
-      const byProto = [...m].filter(([k]) => k.startsWith(`ctmap_ct_entries_by_protocol{map="${name}"`)).reduce((a, [, v]) => a + v, 0);
-      const byDir = [...m].filter(([k]) => k.startsWith(`ctmap_ct_entries_by_direction{map="${name}"`)).reduce((a, [, v]) => a + v, 0);
-      t.equal(byProto, n, `${name}: by protocol adds up`);
-      t.equal(byDir, n, `${name}: by direction adds up`);
+      t.equal(sum(m, `ctmap_ct_entries_by_protocol{map="${name}"`), n, `${name}: by protocol adds up`);
+      t.equal(sum(m, `ctmap_ct_entries_by_direction{map="${name}"`), n, `${name}: by direction adds up`);
     }
   }
-  const natAfter = rawEntries(join(g, 'cilium_snat_v4_external')).size + rawEntries(join(g, 'cilium_snat_v6_external')).size;
-  const deleted = [...m].filter(([k]) => k.startsWith('cilium_datapath_nat_gc_deleted_total')).reduce((a, [, v]) => a + v, 0);
-  t.equal(deleted, natBefore - natAfter, `nat_gc_deleted_total counts the ${natBefore - natAfter} orphans the purge removed`);
+  const natAfter = natSize(g);
+  t.equal(sum(m, 'cilium_datapath_nat_gc_deleted_total'), natBefore - natAfter, `nat_gc_deleted_total counts the ${natBefore - natAfter} orphans the purge removed`);
   t.ok(natBefore - natAfter > 400, 'the demo node had its orphans');
   // SNAT port usage from the NAT list, counted here.
   const lines = runCli(root, '--ipv4', 'nat', 'list', '--dir', 'IN', '-p', 'tcp').out.split('\n').filter((l) => l !== '');
@@ -156,13 +165,34 @@ t.test('exporter: scraped over loopback, its series equal the maps; Cilium\'s GC
   t.equal(m.get('ctmap_snat_mappings{family="ipv4",address="192.0.2.10",proto="TCP"}'), lines.length);
   t.equal(m.get('ctmap_snat_ports_in_use{family="ipv4",address="192.0.2.10",proto="TCP"}'), ports.size);
   t.equal(m.get('ctmap_snat_port_range_size{family="ipv4",address="192.0.2.10",proto="TCP"}'), 32768);
-  t.ok((m.get('cilium_datapath_conntrack_gc_runs_total{family="ipv4",protocol="TCP",status="completed"}') ?? 0) >= 1, 'the GC loop ran');
+  t.equal(m.get('cilium_datapath_conntrack_gc_runs_total{family="ipv4",protocol="TCP",status="completed"}'), undefined, 'no GC loop without --gc');
   t.ok((m.get('ctmap_last_collect_timestamp_seconds') ?? 0) > Date.now() / 1000 - 60);
   t.equal((await fetch(`${base}/nope`)).status, 404);
   t.equal((await fetch(`${base}/`)).status, 200);
   ex.child.kill('SIGTERM');
   t.equal(await ex.exited, 0, 'SIGTERM stops it cleanly');
   t.match(runCli(root, 'exporter', '--listen', 'nowhere').err, /invalid --listen "nowhere"/);
+});
+
+t.test('exporter --gc: Cilium\'s GC loop and its metrics; what it says it deleted is what the maps lost', async (t) => {
+  if (!requirePrivileged(t)) return;
+  const root = privateBpffs(t);
+  populateDemoNode({ bpffs: root }).close();
+  const g = join(root, 'tc', 'globals');
+  const ctBefore = ctSize(g);
+  const ex = await start(t, root, ['exporter', '--listen', '127.0.0.1:0', '--interval', '200ms', '--gc'], /listening on http:\/\/(127\.0\.0\.1:\d+)\/metrics/);
+  const base = `http://${/listening on http:\/\/(127\.0\.0\.1:\d+)/.exec(ex.err())?.[1] ?? ''}`;
+  const runs = (m: Map<string, number>): string[] => [...m.keys()].filter((k) => k.startsWith('cilium_datapath_conntrack_gc_runs_total') && k.includes('status="completed"'));
+  // One completed run per family and protocol class; the next run is minutes away, so the maps are then still.
+  const m = await scrapeUntil(t, base, (s) => runs(s).length === 4);
+  t.same(runs(m).sort(), ['ipv4', 'ipv6'].flatMap((f) => ['TCP', 'non-TCP'].map((p) => `cilium_datapath_conntrack_gc_runs_total{family="${f}",protocol="${p}",status="completed"}`)).sort(), 'a completed GC run for each family and protocol class');
+  const ctAfter = ctSize(g);
+  const gcEntries = (status: string): number => [...m].filter(([k]) => k.startsWith('cilium_datapath_conntrack_gc_entries{') && k.endsWith(`status="${status}"}`)).reduce((x, [, v]) => x + v, 0);
+  t.equal(gcEntries('deleted'), ctBefore - ctAfter, `conntrack_gc_entries{status="deleted"} counts the ${ctBefore - ctAfter} entries the GC removed`);
+  t.equal(gcEntries('alive'), ctAfter, 'conntrack_gc_entries{status="alive"} is what the maps still hold');
+  t.equal(sum(m, 'cilium_datapath_nat_gc_deleted_total'), 0, 'no purge counted without --purge-orphans');
+  ex.child.kill('SIGTERM');
+  t.equal(await ex.exited, 0, 'SIGTERM stops it cleanly');
 });
 
 t.test('Cilium\'s open rule: a missing map is skipped with its message; families come from any pinned map', async (t) => {

@@ -10,6 +10,7 @@ import { mountBpffs, unmountBpffs } from '../../src/syscall/bpffs.js';
 import { BpfMap } from '../../src/syscall/map.js';
 import { MapType } from '../../src/syscall/attr.js';
 import { haveFeature, kernelAtLeast, type Feature } from '../../src/syscall/features.js';
+import { removeMemlock } from '../../src/syscall/memlock.js';
 import { release } from 'node:os';
 
 import type { Test } from 'tap';
@@ -24,6 +25,8 @@ export function privilegeProblem(): string | undefined {
     return probe;
   }
   try {
+    // Kernels before 5.11 charge maps to RLIMIT_MEMLOCK: raise it where that is so, as every map creator must.
+    removeMemlock();
     const m = BpfMap.create({ name: 'ctmap_probe', type: MapType.LRUHash, keySize: 4, valueSize: 4, maxEntries: 16 });
     m.close();
     probe = undefined;

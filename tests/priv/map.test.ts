@@ -191,9 +191,10 @@ t.test('the shim: resolution order and a clear error', async (t) => {
   const c = shimCandidates({ CTMAP_SHIM: '/x/y.so' });
   t.equal(c[0], '/x/y.so');
   t.match(c[1], /build\/libctmapbpf\.so$/);
+  t.match(c[2], new RegExp(`prebuilds/linux-${process.arch}/libctmapbpf\\.so$`), 'then the prebuild for this architecture');
   const e = caught(() => loadKoffiBackend({ CTMAP_SHIM: '/nonexistent.so' }, '/nonexistent-root'));
   t.ok(e instanceof ShimNotFoundError, 'a ShimNotFoundError');
-  t.match((e as Error).message, /tried: \/nonexistent\.so, \/nonexistent-root\/build\/libctmapbpf\.so; run make/, 'lists every path tried');
+  t.match((e as Error).message, new RegExp(`tried: /nonexistent\\.so, /nonexistent-root/build/libctmapbpf\\.so, /nonexistent-root/prebuilds/linux-${process.arch}/libctmapbpf\\.so \\(and no /nonexistent-root/shim/bpfshim\\.c to compile\\); run make`), 'lists every path tried');
   t.throws(() => loadKoffiBackend({ CTMAP_SHIM: '/etc/hostname' }), /run make/);
 });
 

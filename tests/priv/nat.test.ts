@@ -66,6 +66,7 @@ function natKeys(m: NatMap): Set<string> {
   return s;
 }
 const hk = (k: { raw: Uint8Array }): string => Buffer.from(k.raw).toString('hex');
+const counts = (s: NatGCStats): number[] => [s.egressAlive, s.ingressAlive, s.egressDeleted, s.ingressDeleted];
 
 t.test('global NAT maps: Cilium shapes, sizes, open errors, incompatible pins', async (t) => {
   if (!requirePrivileged(t)) return;
@@ -367,6 +368,10 @@ t.test('per-cluster NAT maps: create, delete, cleanup, and the purge of a cluste
   t.ok(nat.lookup(kept.natOut as NatKey) !== undefined);
   t.equal(nat.isOpen, true, 'the map the test opened stays open');
   nat.close();
+  // The purge opens the cluster's NAT map for itself and closes it when done (its lease).
+  const held = openFdCount();
+  t.same(counts(PurgeOrphanNATEntries(ctTcp, ctAny) as NatGCStats), [1, 1, 0, 0]);
+  t.equal(openFdCount(), held, 'the purge released the cluster NAT map');
   t.equal(PurgeOrphanNATEntries(newMap('cilium_per_cluster_ct_tcp4_9', 0, WithClusterID(9)), newMap('cilium_per_cluster_ct_any4_9', 2, WithClusterID(9))),
     undefined, 'a cluster without a NAT map');
   for (const m of [ctTcp, ctAny]) m.close();

@@ -1,0 +1,14 @@
+// Which tests guard which module: the one place that answers "which tests guard orphans.ts?".
+// `make mutation` mutates each module below and runs these files against its mutants (StrykerJS, coverage per
+// test file, so a mutant runs only the files that reach it). Files that spawn the built CLI are left out: a
+// subprocess runs dist/, not Stryker's mutated sources (so is tests/priv/node.test.ts's 1M-entry probe).
+export const guards = {
+  'src/ctmap/gc.ts': ['tests/priv/gc.test.ts', 'tests/unit/ctmap.test.ts'],
+  'src/ctmap/orphans.ts': ['tests/priv/orphans.test.ts', 'tests/priv/nat.test.ts'],
+  'src/ctmap/natfollow.ts': ['tests/priv/gc.test.ts', 'tests/priv/nat.test.ts'],
+  'src/nat/keys.ts': ['tests/unit/keys.test.ts', 'tests/unit/nat.test.ts'],
+  'src/structs/tuple.ts': ['tests/unit/tuple.test.ts', 'tests/unit/structs.test.ts'],
+  'src/structs/ctentry.ts': ['tests/unit/ctentry.test.ts', 'tests/unit/structs.test.ts'],
+  'src/structs/natentry.ts': ['tests/unit/natentry.test.ts', 'tests/unit/structs.test.ts'],
+  'src/syscall/iterate.ts': ['tests/unit/syscall-fake.test.ts', 'tests/priv/map.test.ts'],
+};
