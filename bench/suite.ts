@@ -23,6 +23,10 @@ const tsrun = join(here, 'tsrun.js');
 const cli = join(repo, 'dist', 'bin', 'ctmap.cjs');
 const sizes = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+// BENCH_ONLY=startup (or single, sizes, list; comma-separated) runs those sections and writes bench-<only>.json.
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter((x) => x !== '');
+for (const o of ONLY) if (!['single', 'sizes', 'list', 'startup'].includes(o)) throw new Error(`BENCH_ONLY: unknown section ${o} (single, sizes, list, startup)`);
+const wanted = (section: string): boolean => ONLY.length === 0 || ONLY.includes(section);
 const CT_MAX = 1048576;
 const NAT_MAX = 2621440;
 
@@ -278,10 +282,10 @@ function main(): void {
   setMapRoot(root);
   const started = Date.now();
   try {
-    singleOps(root);
-    for (const n of sizes) bench(root, n);
-    listVsBpftool(root, sizes.at(-1) ?? 1000000);
-    startup(root, sizes.at(-1) ?? 1000000);
+    if (wanted('single')) singleOps(root);
+    if (wanted('sizes')) for (const n of sizes) bench(root, n);
+    if (wanted('list')) listVsBpftool(root, sizes.at(-1) ?? 1000000);
+    if (wanted('startup')) startup(root, sizes.at(-1) ?? 1000000);
   } finally {
     unmountBpffs(root);
     rmSync(root, { recursive: true, force: true });
@@ -294,7 +298,7 @@ function main(): void {
   process.stdout.write(`${lines.join('\n')}\n\nmedian of ${RUNS} runs; ${Math.round((Date.now() - started) / 1000)} s in all\n`);
   mkdirSync(join(repo, 'bench', 'results'), { recursive: true });
   for (const p of perEntry) process.stdout.write(`for…of over ${p.n.toLocaleString('en-US')} entries: ${p.iterateNs.toFixed(0)} ns/entry; batch dump to records: ${p.dumpNs.toFixed(0)} ns/entry\n`);
-  writeFileSync(join(repo, 'bench', 'results', 'bench.json'), `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, sizes, rows, perEntry, failures }, null, 2)}\n`);
+  writeFileSync(join(repo, 'bench', 'results', ONLY.length === 0 ? 'bench.json' : `bench-${ONLY.join('-')}.json`), `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, sizes, rows, perEntry, failures }, null, 2)}\n`);
   if (failures.length > 0) {
     process.stderr.write(`results disagree:\n${failures.join('\n')}\n`);
     process.exitCode = 1;

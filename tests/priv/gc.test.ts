@@ -14,8 +14,8 @@ import {
 } from '../../src/compat/index.js';
 import { GetCTCurTime, parseSchedstatJiffies, type PurgeHook } from '../../src/datapath/index.js';
 import type { NatMap } from '../../src/nat/index.js';
-import { CtEntry, CtKey4Global, TUPLE_F_IN, TUPLE_F_SERVICE, TUPLE_F_RELATED, type CtKey, type NatKey } from '../../src/structs/index.js';
-import { BpfCmd, Errno, mapBatchAttr } from '../../src/syscall/index.js';
+import { CtEntry, CtKey4Global, CtKey6Global, TUPLE_F_IN, TUPLE_F_SERVICE, TUPLE_F_RELATED, type CtKey, type NatKey } from '../../src/structs/index.js';
+import { BpfCmd, BpfMap, Errno, mapBatchAttr } from '../../src/syscall/index.js';
 import { DatapathEmulator } from '../../src/testing/emulator.js';
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
@@ -452,4 +452,136 @@ t.test('observers and the ACT hook may call back into the CT map during a safe p
   t.equal(s.deleted, 26, '25 expired flows and the service entry');
   t.equal(calls, 1);
   t.equal(nat4.count(), 50, 'exactly the 25 expired flows\' SNAT pairs went, although every observer used the map');
+});
+
+t.test('MatchIPs compares whole addresses of the right family and the whole network ID', async (t) => {
+  if (!requirePrivileged(t)) return;
+  setup(t);
+  for (const mode of modes) {
+    // IPv6: two addresses that differ only in their last byte.
+    const m6 = newMap('cilium_ct6_global', CtMapType.IPv6TCPGlobal);
+    m6.openOrCreate();
+    const k6 = (d: string, s: string): CtKey => CtKey4GlobalOrV6(d, s);
+    m6.update(k6('fd00::1', '2001:db8::9'), new CtEntry({ lifetime: 9999 }));
+    m6.update(k6('fd00::2', '2001:db8::9'), new CtEntry({ lifetime: 9999 }));
+    m6.update(k6('a00:1::', '2001:db8::9'), new CtEntry({ lifetime: 9999 }));
+    let s = gcWithFilter(m6, new GCFilter({ matchIPs: ['fd00::1'] }), { mode });
+    t.same([s.deleted, s.aliveEntries], [1, 2], `${mode}: fd00::1 matches, fd00::2 does not`);
+    t.equal(m6.lookup(k6('fd00::1', '2001:db8::9')), undefined, `${mode}: fd00::1's entry went`);
+    t.not(m6.lookup(k6('fd00::2', '2001:db8::9')), undefined, `${mode}: fd00::2's entry stayed`);
+    t.not(m6.lookup(k6('a00:1::', '2001:db8::9')), undefined, `${mode}: a00:1::'s entry stayed`);
+    // An IPv4 address never matches an IPv6 key whose leading bytes are the same (0a000001…).
+    s = gcWithFilter(m6, new GCFilter({ matchIPs: ['10.0.0.1'] }), { mode });
+    t.equal(s.deleted, 0, `${mode}: 10.0.0.1 does not match a00:1:: in a v6 key`);
+    s = gcWithFilter(m6, new GCFilter({ matchIPs: ['2001:db8::9'] }), { mode });
+    t.equal(s.deleted, 2, `${mode}: the shared source matches both remaining entries`);
+    m6.close();
+    m6.unpin();
+    const m4 = tcp4Map(t);
+    m4.update(key4(1, { daddr: '10.0.0.1', saddr: '8.8.8.8' }), new CtEntry({ lifetime: 9999 }));
+    t.equal(gcWithFilter(m4, new GCFilter({ matchIPs: ['a00:1::'] }), { mode }).deleted, 0, `${mode}: an IPv6 address never matches a v4 key`);
+    t.equal(gcWithFilter(m4, new GCFilter({ matchIPs: ['10.0.0.2', '8.8.8.9'] }), { mode }).deleted, 0, `${mode}: neighbours do not match`);
+    t.equal(gcWithFilter(m4, new GCFilter({ matchIPs: ['8.8.8.8'] }), { mode }).deleted, 1, `${mode}: the key's SourceAddr (the flow's destination) matches`);
+    m4.close();
+    m4.unpin();
+    // Network IDs are compared as whole u32s: 3 and 2^24 + 3 (and 2^16 + 3) are different networks.
+    for (const [mapNet, want] of [[0x01000003, 0], [0x00010003, 0], [3, 1]] as const) {
+      const net = newMap('cilium_ct4_global', CtMapType.IPv4TCPGlobal, WithNetworkID(mapNet));
+      net.openOrCreate();
+      net.update(key4(1, { daddr: '10.0.0.1' }), new CtEntry({ lifetime: 9999 }));
+      t.equal(gcWithFilter(net, new GCFilter({ matchIPs: [{ addr: '10.0.0.1', netID: 3 }] }), { mode }).deleted, want, `${mode}: netID 3 against a map of network ${mapNet}: ${want}`);
+      t.equal(gcWithFilter(net, new GCFilter({ matchIPs: [{ addr: '10.0.0.1', netID: mapNet }] }), { mode }).deleted, 1 - want, `${mode}: netID ${mapNet} against its own network`);
+      net.close();
+      net.unpin();
+    }
+  }
+});
+
+/** A v6 CT key with the given addresses (the rest fixed). */
+function CtKey4GlobalOrV6(daddr: string, saddr: string): CtKey {
+  return new CtKey6Global({ destAddr: daddr, sourceAddr: saddr, destPort: 0x5000, sourcePort: 0x3930, nextHeader: 6, flags: 0 });
+}
+
+t.test('safe mode between the batch read and the delete: a vanished entry is skipped, a refreshed one deferred, a re-read error keeps it', async (t) => {
+  if (!requirePrivileged(t)) return;
+  setup(t);
+  const m = tcp4Map(t);
+  for (let i = 0; i < 6; i++) m.update(key4(i), new CtEntry({ lifetime: 10 }));
+  const bm = m.bpfMap;
+  // A second handle on the same map, as the datapath would be: its deletes are not the pass's re-reads.
+  using other = BpfMap.openPinned(m.path());
+  const real = getBackend();
+  t.teardown(() => setBackend(real));
+  // The safe pass re-reads each doomed entry with LOOKUP_ELEM on the map's own scratch. Before the re-reads of
+  // entries 1, 2 and 3 this "datapath" acts: entry 1 vanishes, entry 2 is refreshed (lifetime 5000), entry 3's
+  // re-read fails with EPERM.
+  const fdOf = (attr: Uint8Array): number => new DataView(attr.buffer, attr.byteOffset).getUint32(0, true);
+  const which = (): number => (bm.scratchKey[2] ?? 0) * 256 + (bm.scratchKey[3] ?? 0);
+  let reReads = 0;
+  setBackend({
+    ...real,
+    call: (cmd, attr, size) => {
+      if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM && fdOf(attr) === bm.fdValue) {
+        reReads++;
+        const i = which();
+        if (i === 1) other.delete(Uint8Array.from(bm.scratchKey));
+        if (i === 3) return -Errno.EPERM;
+        const ret = real.call(cmd, attr, size);
+        if (i === 2 && ret === 0) new DataView(bm.scratchValue.buffer, bm.scratchValue.byteOffset).setUint32(32, 5000, true);
+        return ret;
+      }
+      return real.call(cmd, attr, size);
+    },
+  });
+  const s = gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { mode: 'safe' });
+  setBackend(real);
+  t.equal(reReads, 6, 'each doomed entry re-read once');
+  t.same([s.deleted, s.skipped, s.deferred, s.aliveEntries], [3, 1, 1, 0], 'deleted 0, 4, 5; skipped 1; deferred 2; 3 kept after a failed re-read');
+  const left = [...lifetimes(m).values()].sort((a, b) => a - b);
+  t.same(left, [10, 10], 'entries 2 (its refresh was simulated in the re-read only) and 3 are still there');
+});
+
+t.test('a pass aborted through its signal stops between batches and says why', async (t) => {
+  if (!requirePrivileged(t)) return;
+  setup(t);
+  const m = tcp4Map(t);
+  for (let i = 0; i < 3000; i++) m.update(key4(i), new CtEntry({ lifetime: i % 2 === 0 ? 10 : 9999 }));
+  const ac = new AbortController();
+  ac.abort(new Error('operator said stop'));
+  const s = m.gc({ time: 100, signal: ac.signal, chunk: 256 });
+  t.equal(s.error?.message, 'operator said stop', 'the reason is the pass\'s error');
+  t.equal(s.deleted, 0, 'nothing deleted after the abort');
+  t.equal(m.count(), 3000);
+  // Aborted after the first batch: that batch's decisions stand, nothing after.
+  const ac2 = new AbortController();
+  let batches = 0;
+  const s2 = m.gc({ time: 100, signal: ac2.signal, chunk: 256, onProgress: () => { if (++batches === 1) ac2.abort(new Error('enough')); } });
+  t.equal(batches, 1);
+  t.equal(s2.error?.message, 'enough');
+  t.ok(s2.deleted > 0 && s2.deleted < 1500, `the first batch's expired entries went (${s2.deleted}), no more`);
+  t.equal(m.count(), 3000 - s2.deleted);
+  const s3 = await m.gcAsync({ time: 100, signal: ac2.signal });
+  t.equal(s3.error?.message, 'enough', 'gcAsync too');
+  t.equal(s3.deleted, 0);
+});
+
+t.test('GC metrics: runs, entries, duration, and the zero-initialised interrupt and fallback series', async (t) => {
+  if (!requirePrivileged(t)) return;
+  setup(t);
+  const m = tcp4Map(t);
+  for (let i = 0; i < 10; i++) m.update(key4(i), new CtEntry({ lifetime: i < 4 ? 10 : 9999 }));
+  const reg = new Registry();
+  gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { registry: reg });
+  const json = await reg.getMetricsAsJSON();
+  const get = (name: string, labels: Record<string, string> = {}): number | undefined => json.find((x) => x.name === name)?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+  t.equal(get('cilium_datapath_conntrack_gc_runs_total', { family: 'ipv4', protocol: 'TCP', status: 'completed' }), 1);
+  t.equal(get('cilium_datapath_conntrack_gc_entries', { family: 'ipv4', protocol: 'TCP', status: 'alive' }), 6);
+  t.equal(get('cilium_datapath_conntrack_gc_entries', { family: 'ipv4', protocol: 'TCP', status: 'deleted' }), 4);
+  t.equal(get('cilium_datapath_conntrack_dump_resets_total', { area: 'conntrack', name: 'dump_interrupts', family: 'ipv4' }), 0);
+  t.equal(get('cilium_datapath_conntrack_gc_key_fallbacks_total', { family: 'ipv4', protocol: 'TCP' }), 0);
+  const d = json.find((x) => x.name === 'cilium_datapath_conntrack_gc_duration_seconds');
+  t.ok(d !== undefined, 'the duration histogram exists');
+  t.equal(d?.values.find((v) => (v as { metricName?: string }).metricName === 'cilium_datapath_conntrack_gc_duration_seconds_count' && v.labels.status === 'completed')?.value, 1, 'one observation');
+  gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { registry: undefined });
+  t.equal((await reg.getMetricsAsJSON()).find((x) => x.name === 'cilium_datapath_conntrack_gc_runs_total')?.values.find((v) => v.labels.status === 'completed')?.value, 1, 'a pass told registry: undefined records nothing');
 });

@@ -372,6 +372,10 @@ t.test('per-cluster NAT maps: create, delete, cleanup, and the purge of a cluste
   const held = openFdCount();
   t.same(counts(PurgeOrphanNATEntries(ctTcp, ctAny) as NatGCStats), [1, 1, 0, 0]);
   t.equal(openFdCount(), held, 'the purge released the cluster NAT map');
+  // So does a GC pass with its NAT follow-up.
+  const gcs = ctTcp.gc({ time: 1 });
+  t.same([gcs.deleted, gcs.natDeleted], [0, 0]);
+  t.equal(openFdCount(), held, 'the GC pass released the cluster NAT map');
   t.equal(PurgeOrphanNATEntries(newMap('cilium_per_cluster_ct_tcp4_9', 0, WithClusterID(9)), newMap('cilium_per_cluster_ct_any4_9', 2, WithClusterID(9))),
     undefined, 'a cluster without a NAT map');
   for (const m of [ctTcp, ctAny]) m.close();
