@@ -6,9 +6,9 @@ export const guards = {
   'src/ctmap/gc.ts': ['tests/priv/gc.test.ts', 'tests/unit/ctmap.test.ts'],
   'src/ctmap/orphans.ts': ['tests/priv/orphans.test.ts', 'tests/priv/nat.test.ts'],
   'src/ctmap/natfollow.ts': ['tests/priv/gc.test.ts', 'tests/priv/nat.test.ts'],
-  'src/nat/keys.ts': ['tests/unit/keys.test.ts', 'tests/unit/nat.test.ts'],
-  'src/structs/tuple.ts': ['tests/unit/tuple.test.ts', 'tests/unit/structs.test.ts'],
-  'src/structs/ctentry.ts': ['tests/unit/ctentry.test.ts', 'tests/unit/structs.test.ts'],
-  'src/structs/natentry.ts': ['tests/unit/natentry.test.ts', 'tests/unit/structs.test.ts'],
+  'src/nat/keys.ts': ['tests/unit/keys.test.ts'],
+  'src/structs/tuple.ts': ['tests/unit/tuple.test.ts'],
+  'src/structs/ctentry.ts': ['tests/unit/ctentry.test.ts'],
+  'src/structs/natentry.ts': ['tests/unit/natentry.test.ts'],
   'src/syscall/iterate.ts': ['tests/unit/syscall-fake.test.ts', 'tests/priv/map.test.ts'],
 };

@@ -19,6 +19,8 @@ fi
 # The compiled tests and library, and a pruned copy of the project for the guest's RAM.
 node_modules/.bin/tsc -p tsconfig.vm.json
 ln -sfn src build/vm/js/dist
+# The CLI as the package ships it (the esbuild bundle `make build` wrote), where the compiled tests look for it.
+rm -rf build/vm/js/src/bin && cp -a dist/bin build/vm/js/src/bin
 cp tests/helpers/*.mjs build/vm/js/tests/helpers/
 stage=$repo/build/vm/stage
 rm -rf "$stage"
@@ -32,6 +34,8 @@ cp -al node_modules "$stage/node_modules"
 rm -rf "$stage"/node_modules/{typescript,@typescript,@typescript-eslint,eslint,@eslint,es-toolkit,.cache}
 
 mkdir -p build/vm/debs
+# The recorded Cilium nodes stay where they are: the guest sees the host's root (read-only) at the same paths.
+fixtures=${CTMAP_FIXTURES:-$(cd "$repo/.." && pwd)/shared/fixtures/cilium-datapath}
 # Bullseye (5.10, the oldest kernel Cilium 1.19 supports) is not in this machine's sources: a private source
 # list and private package lists, used for `apt-get download` only — nothing from bullseye is installed.
 bullseye=$repo/build/vm/apt-bullseye
@@ -67,7 +71,7 @@ for k in $kernels; do
 	log=build/vm/$pkg.log
 	set +e
 	(cd "$stage" && VM_COPY="$stage" VM_CONSOLE="$repo/build/vm/$pkg.console" "$repo/vm/run-in-vm.sh" "$repo/$deb" \
-		node guest-tests.mjs $(for s in $suites; do printf 'js/%s ' "$s"; done)) | tee "$log"
+		env CTMAP_FIXTURES="$fixtures" node guest-tests.mjs $(for s in $suites; do printf 'js/%s ' "$s"; done)) | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	secs=$(( $(date +%s) - started ))

@@ -67,7 +67,7 @@ t.test('batch iteration while another process inserts and deletes', async (t) =>
   const writer = spawn(process.execPath, [resolve(here, '..', 'helpers', 'writer.mjs'), path, '2500', '6000', '7'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let ops = '';
   writer.stdout.on('data', (d: Buffer) => { ops += d.toString(); });
-  const exited = new Promise<number | null>((r) => writer.on('exit', r));
+  const exited = new Promise<number | null>((r) => writer.on('close', r)); // close: stdout fully read
   let walks = 0;
   let dupWalks = 0;
   let entries = 0;

@@ -46,7 +46,8 @@ t.test('two writers at full speed: no exception, nothing alive lost, nothing exp
     const child = spawn(process.execPath, [resolve(here, '..', 'helpers', 'ctwriter.mjs'), tcp4.path(), '3000', String(lo), String(hi), String(life), String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    return { done: new Promise((res, rej) => child.on('exit', (code) => { if (code === 0) res(JSON.parse(out) as { ops: number; alive: number[] }); else rej(new Error(`writer exited ${String(code)}`)); })) };
+    // 'close', not 'exit': only then is all of stdout read and the pipe's fd closed (the fd count below).
+    return { done: new Promise((res, rej) => child.on('close', (code) => { if (code === 0) res(JSON.parse(out) as { ops: number; alive: number[] }); else rej(new Error(`writer exited ${String(code)}`)); })) };
   };
   const alive = writer(1000, 4000, FUTURE, 11);
   const expired = writer(5000, 8000, 1, 12);
