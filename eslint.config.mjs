@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { layering } from './eslint/layering.mjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**', 'coverage/**', 'eslint.config.mjs', 'eslint/**', 'tests/helpers/*.mjs', 'tests/fixtures/**', 'vm/*.mjs', 'scripts/*.mjs', 'mutation/**', 'reports/**', '.stryker-tmp/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**', 'coverage/**', 'eslint.config.mjs', 'eslint/**', 'tests/helpers/*.mjs', 'tests/fixtures/**', 'vm/*.mjs', 'scripts/*.mjs', 'bench/bpfpkg/**', 'mutation/**', 'reports/**', '.stryker-tmp/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

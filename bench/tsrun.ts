@@ -6,6 +6,7 @@
  *   node build/js/bench/tsrun.js OP ROOT N
  */
 import { openNode, silentLogger, CtEntry, CtKey4Global, CtMapRecord } from '../src/index.js';
+import { BpfCmd, Kernel, defaultKernel } from '../src/syscall/index.js';
 import { KEY, CTV, NATV, GC_TIME, makeEntry } from './node.js';
 
 const [op = '', root = '', nArg = '0'] = process.argv.slice(2);
@@ -74,11 +75,48 @@ switch (op) {
     break;
   }
   case 'gc-safe':
+  case 'gc-safe1':
   case 'gc-fast': {
     nat4();
     const start = process.hrtime.bigint();
-    const s = ct.gc({ time: GC_TIME, mode: op === 'gc-safe' ? 'safe' : 'fast' });
+    // gc-safe1: safeWindow 1, each entry re-read and deleted on its own (a gap of one syscall).
+    const s = ct.gc({ time: GC_TIME, mode: op === 'gc-fast' ? 'fast' : 'safe', ...(op === 'gc-safe1' ? { safeWindow: 1 } : {}) });
     result = { op, ns: Number(process.hrtime.bigint() - start), deleted: s.deleted, alive: s.aliveEntries, natDeleted: s.natDeleted, skipped: s.skipped };
+    break;
+  }
+  case 'gc-window': {
+    // How long safe mode's gap between an entry's re-read and its delete is with the default window: the kernel's
+    // vector entry point timed, and each re-read crossing (LOOKUP_ELEM on the CT map) paired with the delete
+    // crossing that follows it. The gap of any entry in the window is at most that span.
+    const real = defaultKernel().backend;
+    if (real.callVec === undefined) throw new Error('gc-window: the shim has no vector entry point');
+    const callVec = real.callVec.bind(real);
+    const spans: number[] = [];
+    let lookupStart: bigint | undefined;
+    const timed = new Kernel({
+      ...real,
+      callVec: (calls, n, stop) => {
+        const cmd = new DataView(calls.buffer, calls.byteOffset).getInt32(0, true);
+        const t = process.hrtime.bigint();
+        const r = callVec(calls, n, stop);
+        if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM) lookupStart = t;
+        else if (cmd === BpfCmd.BPF_MAP_DELETE_ELEM && lookupStart !== undefined) {
+          spans.push(Number(process.hrtime.bigint() - lookupStart));
+          lookupStart = undefined;
+        }
+        return r;
+      },
+    });
+    const tn = openNode({ bpffs: root, ipv4: true, ipv6: false, logger: silentLogger, kernel: timed });
+    tn.nat.v4.open();
+    const start = process.hrtime.bigint();
+    const s = tn.ct.tcp4.gc({ time: GC_TIME, mode: 'safe' });
+    const ns = Number(process.hrtime.bigint() - start);
+    spans.sort((a, b) => a - b);
+    const pick = (q: number): number => spans[Math.min(spans.length - 1, Math.floor(q * spans.length))] ?? 0;
+    result = { op, ns, deleted: s.deleted, alive: s.aliveEntries, natDeleted: s.natDeleted, windows: spans.length,
+      gapMedianUs: pick(0.5) / 1000, gapP99Us: pick(0.99) / 1000, gapMaxUs: (spans.at(-1) ?? 0) / 1000 };
+    tn.close();
     break;
   }
   case 'gc-async': {

@@ -5,7 +5,7 @@
 export const guards = {
   'src/ctmap/gc.ts': ['tests/priv/gc.test.ts', 'tests/unit/ctmap.test.ts'],
   'src/ctmap/orphans.ts': ['tests/priv/orphans.test.ts', 'tests/priv/nat.test.ts'],
-  'src/ctmap/natfollow.ts': ['tests/priv/gc.test.ts', 'tests/priv/nat.test.ts'],
+  'src/ctmap/natfollow.ts': ['tests/priv/gc.test.ts', 'tests/priv/nat.test.ts', 'tests/priv/elemvec.test.ts'],
   'src/nat/keys.ts': ['tests/unit/keys.test.ts'],
   'src/structs/tuple.ts': ['tests/unit/tuple.test.ts'],
   'src/structs/ctentry.ts': ['tests/unit/ctentry.test.ts'],

@@ -14,11 +14,19 @@
  * - **safe** (default): right before deleting a doomed entry it is read
  *   again. If it vanished it is `skipped`; if its lifetime changed since the
  *   batch read and the fresh entry would now be kept, it is `deferred` (left
- *   alone: the datapath refreshed it). Otherwise it is deleted at once. The
- *   window in which a connection reopened under the same key can be lost
- *   shrinks from a whole batch (Cilium) to the gap between the re-read and
- *   the delete syscall (about a microsecond); it is not zero, because the
- *   kernel has no compare-and-delete for hash maps.
+ *   alone: the datapath refreshed it). Otherwise it is deleted. The window in
+ *   which a connection reopened under the same key can be lost shrinks from
+ *   a whole batch (Cilium) to the gap between an entry's re-read and its
+ *   delete; it is not zero, because the kernel has no compare-and-delete for
+ *   hash maps. `safeWindow` sets that gap: up to that many doomed entries are
+ *   re-read in one FFI crossing (an ElemVector), decided here, and the ones
+ *   still doomed deleted in a second crossing — so an entry's gap is at most
+ *   2 × safeWindow − 1 element syscalls plus the decisions (measured in the
+ *   README). `safeWindow: 1` re-reads and deletes each entry on its own: a gap
+ *   of one syscall, every call its own crossing. The default is 16 where the
+ *   kernel has the shim's vector entry point and 1 where it has not (a fake or
+ *   intercepted kernel, the process-wide compat kernel), where a window would
+ *   save no crossing.
  * - **fast**: the doomed keys of a batch are removed with one
  *   BPF_MAP_DELETE_BATCH; a key that vanished (LRU eviction) stops the kernel
  *   at it, so it is counted as `skipped` and the rest still go. Entries
@@ -32,6 +40,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import type { BpfMap } from '../syscall/map.js';
 import { BatchError, type Batch, type BatchOptions } from '../syscall/iterate.js';
+import { ElemVector } from '../syscall/elemvec.js';
+import { BpfError, Errno } from '../syscall/errors.js';
 import { KeyList } from '../structs/keyset.js';
 import { CtEntry, ctEntryLayout } from '../structs/ctentry.js';
 import { TUPLE_F_SERVICE } from '../structs/tuple.js';
@@ -76,6 +86,21 @@ export interface GCOptions {
   readonly onProgress?: (seen: number) => void;
   /** Batch chunk override (tests). */
   readonly chunk?: number;
+  /**
+   * Safe mode: doomed entries re-read per FFI crossing, then deleted in the next (at most 4096). Default: 16
+   * where the kernel runs a vector of calls in one crossing (the koffi shim), else 1 — without the vector a
+   * window saves no crossing and only widens the gap. The gap between an entry's re-read and its delete is at
+   * most 2 × safeWindow − 1 element syscalls; 1 makes it one syscall (each entry re-read and deleted on its own).
+   */
+  readonly safeWindow?: number;
+}
+
+/** The default `safeWindow` with a vector-capable kernel: see the module comment and the README's "Safe mode's window". */
+export const DEFAULT_SAFE_WINDOW = 16;
+
+/** DEFAULT_SAFE_WINDOW where `m`'s kernel has the vector entry point, else 1 (a window would only widen the gap). */
+function defaultSafeWindow(m: GCTarget): number {
+  return m.settings.kernel.backend.callVec !== undefined ? DEFAULT_SAFE_WINDOW : 1;
 }
 
 /** What the pass needs from a CT map (ConntrackMap implements it). */
@@ -117,6 +142,7 @@ export interface GCPlan {
   readonly signal: AbortSignal | undefined;
   readonly chunk: number | undefined;
   readonly onProgress: ((seen: number) => void) | undefined;
+  readonly safeWindow: number;
 }
 
 /** What one pass did (Go gcStats, plus `skipped`, `deferred`, the NAT follow-up and the dry-run mark). */
@@ -174,6 +200,11 @@ function checkMode(mode: unknown): GCMode {
   return mode;
 }
 
+function checkSafeWindow(w: unknown): number {
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > 4096) throw new RangeError(`gc: safeWindow must be an integer 1…4096, got ${describe(w)}`);
+  return w;
+}
+
 function optional<T>(v: T | undefined, what: string, kind: 'function' | 'boolean'): T | undefined {
   if (v !== undefined && typeof v !== kind) throw new TypeError(`gc: ${what} must be a ${kind}, got ${describe(v)}`);
   return v;
@@ -182,7 +213,7 @@ function optional<T>(v: T | undefined, what: string, kind: 'function' | 'boolean
 /** Check JavaScript GC options and resolve them for `m` (the time defaults to now on its settings' clock). */
 export function planFromOptions(m: GCTarget, o: GCOptions): GCPlan {
   if (typeof (o as unknown) !== 'object' || (o as unknown) === null) throw new TypeError(`gc: options must be an object, got ${describe(o)}`);
-  const known = ['removeExpired', 'time', 'matchIPs', 'filter', 'all', 'dryRun', 'mode', 'natFollowUp', 'onRemoved', 'onKept', 'signal', 'onProgress', 'chunk'];
+  const known = ['removeExpired', 'time', 'matchIPs', 'filter', 'all', 'dryRun', 'mode', 'natFollowUp', 'onRemoved', 'onKept', 'signal', 'onProgress', 'chunk', 'safeWindow'];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new TypeError(`gc: unknown option "${k}"`);
   const removeExpired = optional(o.removeExpired, 'removeExpired', 'boolean') ?? true;
   const time = o.time ?? (removeExpired ? m.settings.nowCT() : 0);
@@ -196,7 +227,7 @@ export function planFromOptions(m: GCTarget, o: GCOptions): GCPlan {
     mode: checkMode(o.mode ?? 'safe'), natFollowUp: optional(o.natFollowUp, 'natFollowUp', 'boolean') ?? true,
     next: optional(o.onRemoved, 'onRemoved', 'function'), onKept: optional(o.onKept, 'onKept', 'function'), emit: undefined,
     act: m.settings.act, registry: m.settings.registry, signal: o.signal, chunk: o.chunk,
-    onProgress: optional(o.onProgress, 'onProgress', 'function'),
+    onProgress: optional(o.onProgress, 'onProgress', 'function'), safeWindow: o.safeWindow === undefined ? defaultSafeWindow(m) : checkSafeWindow(o.safeWindow),
   };
 }
 
@@ -205,7 +236,7 @@ export function basePlan(m: GCTarget): GCPlan {
   return {
     removeExpired: false, time: 0, matchIPs: undefined, scope: matchAll, limit: Infinity, all: false, dryRun: false,
     mode: 'safe', natFollowUp: false, next: undefined, onKept: undefined, emit: undefined, act: m.settings.act,
-    registry: m.settings.registry, signal: undefined, chunk: undefined, onProgress: undefined,
+    registry: m.settings.registry, signal: undefined, chunk: undefined, onProgress: undefined, safeWindow: defaultSafeWindow(m),
   };
 }
 
@@ -221,6 +252,8 @@ export interface FilterPassOptions {
   readonly chunk?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((seen: number) => void) | undefined;
+  /** Safe mode's re-reads per crossing (GCOptions.safeWindow). */
+  readonly safeWindow?: number | undefined;
 }
 
 /**
@@ -246,6 +279,7 @@ export function filterPlan(m: GCTarget, f: GCFilter, o: FilterPassOptions = {}):
     ...basePlan(m), removeExpired: f.removeExpired, time: f.time, matchIPs: f.matchIPs, emit: f.emitCTEntryCB,
     mode: checkMode(o.mode ?? 'safe'), natFollowUp: o.natFollowUp ?? false, next: m.isIPv4 ? o.next4 : o.next6,
     registry: 'registry' in o ? o.registry : m.settings.registry, chunk: o.chunk, signal: o.signal, onProgress: o.onProgress,
+    safeWindow: o.safeWindow === undefined ? defaultSafeWindow(m) : checkSafeWindow(o.safeWindow),
   };
 }
 
@@ -264,6 +298,11 @@ class Pass {
   readonly #natMap: NatMap | undefined;
   readonly #doomed: KeyList;
   readonly #doomedAt: number[] = [];
+  /** Safe mode with a window above 1: the doomed keys waiting for their re-read, and their batch indexes. */
+  readonly #window: ElemVector | undefined;
+  readonly #windowAt: number[] = [];
+  /** Slots still doomed after the re-read, queued for the delete crossing. */
+  readonly #windowDel: number[] = [];
   #left: number;
   #seen = 0;
 
@@ -276,6 +315,7 @@ class Pass {
     this.#natMap = natMap;
     this.#follow = p.natFollowUp && natMap !== undefined ? new NatFollowUp(natMap, this.#L, p.dryRun, m.settings.logger) : undefined;
     this.#doomed = new KeyList(this.#L.size, 256);
+    this.#window = p.mode === 'safe' && !p.dryRun && p.safeWindow > 1 ? new ElemVector(bm, p.safeWindow) : undefined;
     this.#left = p.limit;
     this.stats = new GCStats(m, p.mode, bm.maxEntries, p.dryRun);
   }
@@ -354,14 +394,21 @@ class Pass {
       } else if (fast) {
         this.#doomed.push(keys, ko);
         this.#doomedAt.push(i);
+      } else if (this.#window !== undefined) {
+        const w = this.#window;
+        const at = this.#windowAt;
+        w.keys.set(keys.subarray(ko, ko + ks), at.length * ks);
+        at.push(i);
+        if (at.length === w.capacity) this.#safeWindow(values, valueSize);
       } else {
         this.#safeDelete(keys, ko, values, vo);
       }
     }
   }
 
-  /** The end of a batch: fast mode's batched delete, the queued NAT keys, progress. */
+  /** The end of a batch: safe mode's last window, fast mode's batched delete, the queued NAT keys, progress. */
   endBatch(b: Batch): void {
+    if (this.#windowAt.length > 0) this.#safeWindow(b.values, b.valueSize);
     if (this.#p.mode === 'fast' && this.#doomed.count > 0) this.#fastDelete(b);
     this.#follow?.flush();
     this.#seen += b.count;
@@ -403,6 +450,68 @@ class Pass {
       return;
     }
     this.#removed(keyBuf, 0, fresh, 0);
+  }
+
+  /**
+   * Safe, a window at a time: the waiting keys re-read in one crossing, each decided as #safeDelete does, the
+   * ones still doomed deleted in a second crossing. The same outcomes as #safeDelete entry by entry.
+   */
+  #safeWindow(values: Uint8Array, valueSize: number): void {
+    const w = this.#window as ElemVector;
+    const at = this.#windowAt;
+    const del = this.#windowDel;
+    const ks = this.#L.size;
+    const vs = w.map.valueBufferSize;
+    const log = this.#m.settings.logger;
+    const n = at.length;
+    w.clear();
+    for (let j = 0; j < n; j++) w.lookup(j);
+    try {
+      w.run();
+    } catch (err) {
+      at.length = 0;
+      log('warn', 'Unable to re-read CT entry before deleting it', { map: this.#m.name, error: err });
+      return;
+    }
+    del.length = 0;
+    for (let j = 0; j < n; j++) {
+      const ret = w.result(j);
+      if (ret === -Errno.ENOENT) {
+        this.stats.skipped++;
+        continue;
+      }
+      if (ret < 0) {
+        log('warn', 'Unable to re-read CT entry before deleting it', { map: this.#m.name, error: new BpfError({ errno: -ret, command: 'BPF_MAP_LOOKUP_ELEM', subject: w.map.name }) });
+        continue;
+      }
+      const vo = (at[j] ?? 0) * valueSize;
+      if (getU32(w.values, j * vs + O.lifetime) !== getU32(values, vo + O.lifetime) && !this.#doomedBy(w.keys, j * ks, w.values, j * vs)) {
+        this.stats.deferred++;
+        continue;
+      }
+      del.push(j);
+    }
+    at.length = 0;
+    if (del.length === 0) return;
+    w.clear();
+    for (const j of del) w.delete(j);
+    try {
+      w.run();
+    } catch (err) {
+      log('warn', 'Unable to delete CT entry', { map: this.#m.name, error: err });
+      return;
+    }
+    for (let c = 0; c < del.length; c++) {
+      const ret = w.result(c);
+      const j = del[c] as number;
+      if (ret === -Errno.ENOENT) {
+        this.stats.skipped++;
+      } else if (ret < 0) {
+        log('warn', 'Unable to delete CT entry', { map: this.#m.name, error: new BpfError({ errno: -ret, command: 'BPF_MAP_DELETE_ELEM', subject: w.map.name }) });
+      } else {
+        this.#removed(w.keys, j * ks, w.values, j * vs);
+      }
+    }
   }
 
   // Fast: the batch's doomed keys in one DELETE_BATCH; vanished keys are skipped, the rest go.

@@ -19,11 +19,17 @@
  *   NAT entry alive until the next purge: the error is always towards keeping.
  * - a CT map that cannot be read for any reason but "no such pin" counts as
  *   holding every key: its NAT entries are kept.
+ * - the lookups go CHUNK NAT entries at a time, each CT map's in one FFI
+ *   crossing (an ElemVector): first every entry's first candidate key, then
+ *   the swapped-ports key of the egress entries whose first key was absent.
+ *   The syscalls are Cilium's, one per candidate; only the crossings are
+ *   fewer. Nothing is deleted between the lookups and the batch's delete.
  */
 import type { Registry } from 'prom-client';
 import type { BpfMap } from '../syscall/map.js';
 import { DumpStats } from '../syscall/reliable.js';
-import { isNotExist } from '../syscall/errors.js';
+import { Errno, isNotExist } from '../syscall/errors.js';
+import { ElemVector } from '../syscall/elemvec.js';
 import { KeyList, KeySet } from '../structs/keyset.js';
 import { ctEntryLayout, DSRInternal } from '../structs/ctentry.js';
 import { getU16 } from '../structs/bytes.js';
@@ -86,6 +92,8 @@ export class NatGCStats {
 const LOOKUP_COST = 1.0;
 const SNAPSHOT_COST_PER_ENTRY = 0.4;
 const DEFAULT_SNAPSHOT_BUDGET = 64 * 1024 * 1024;
+/** NAT entries whose CT lookups share a crossing. */
+const CHUNK = 256;
 
 const FLAGS_OFF = ctEntryLayout.offsetOf.flags;
 
@@ -94,6 +102,9 @@ export class CtView {
   readonly map: BpfMap | undefined;
   readonly missing: boolean;
   #set: KeySet | undefined;
+  readonly #vec: ElemVector | undefined;
+  /** The last run() failed as a whole: every key it held counts as existing. */
+  #runFailed = false;
   readonly #stats: NatGCStats;
   readonly #log: Logger;
 
@@ -110,6 +121,9 @@ export class CtView {
     }
     this.map = map;
     this.missing = missing;
+    // Made now, while the map is known open: a map closed under the purge then fails its crossing (EBADF, every
+    // key it held counts as existing) instead of stopping the walk.
+    this.#vec = map === undefined ? undefined : new ElemVector(map, CHUNK);
   }
 
   get maxEntries(): number { return this.map?.maxEntries ?? 0; }
@@ -138,29 +152,56 @@ export class CtView {
   }
 
   /**
-   * Go ctEntryExist: found (and, for DSR keys, flagged DSRInternal), or any
-   * lookup error but ENOENT. A key the snapshot holds (with the DSR tag when
-   * one is needed) is answered from it; anything else asks the kernel.
+   * What can be said without a syscall: a missing map holds nothing, an unusable one everything, the snapshot
+   * what it holds (with the DSR tag when one is needed). Undefined: ask the kernel.
    */
-  exists(key: Uint8Array, needDSR: boolean): boolean {
+  known(keys: Uint8Array, ko: number, needDSR: boolean): boolean | undefined {
     if (this.map === undefined) return !this.missing;
     const set = this.#set;
     if (set !== undefined) {
-      const i = set.find(key, 0);
+      const i = set.find(keys, ko);
       if (i >= 0 && (!needDSR || set.tag(i) === 1)) return true;
     }
+    return undefined;
+  }
+
+  /** Queue a lookup of the key at keys[ko…] (one CT lookup counted); returns its slot for answer(). */
+  queue(keys: Uint8Array, ko: number): number {
+    const v = this.#vec as ElemVector;
+    const ks = v.map.keySize;
+    const slot = v.length;
+    v.keys.set(keys.subarray(ko, ko + ks), slot * ks);
+    v.lookup(slot);
     this.#stats.ctLookups++;
-    const m = this.map;
-    const sk = m.scratchKey;
-    for (let i = 0; i < key.length; i++) sk[i] = key[i] ?? 0;
-    let found: boolean;
+    return slot;
+  }
+
+  /** Run the queued lookups in one crossing. */
+  run(): void {
+    const v = this.#vec;
+    this.#runFailed = false;
+    if (v === undefined || v.length === 0) return;
     try {
-      found = m.lookupInPlace();
-    } catch {
-      return true;
+      v.run();
+    } catch (err) {
+      this.#runFailed = true;
+      this.#log('warn', 'CT lookups failed; their NAT entries are kept', { error: err });
     }
-    if (!found) return false;
-    return !needDSR || (getU16(m.scratchValue, FLAGS_OFF) & DSRInternal) !== 0;
+  }
+
+  /** Go ctEntryExist from a slot's lookup: found (flagged DSRInternal when needed), or any error but ENOENT. */
+  answer(slot: number, needDSR: boolean): boolean {
+    const v = this.#vec as ElemVector;
+    if (this.#runFailed) return true;
+    const ret = v.result(slot);
+    if (ret === -Errno.ENOENT) return false;
+    if (ret < 0) return true;
+    return !needDSR || (getU16(v.values, slot * v.map.valueBufferSize + FLAGS_OFF) & DSRInternal) !== 0;
+  }
+
+  /** Forget the queued lookups. */
+  clear(): void {
+    this.#vec?.clear();
   }
 }
 
@@ -229,31 +270,75 @@ function purge(natMap: BpfMap, ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, s
   const egressQ = new KeyList(L.size);
   const ingressQ = new KeyList(L.size);
   const k1 = new Uint8Array(L.size);
-  const k2 = new Uint8Array(L.size);
   const ds = stats.dumpStats;
   ds.started = new Date();
   try {
+    // Per chunk: each entry's CT map, its first key's lookup slot (or the answer, when known without one), and the
+    // same for the egress entries' second key.
+    const view: CtView[] = [];
+    const first = new Int32Array(CHUNK);
+    const second = new Int32Array(CHUNK);
+    const ANSWER_NO = -1;
+    const ANSWER_YES = -2;
+    const ASK = -3;
+    const keysA = new Uint8Array(CHUNK * L.size);
     for (const b of natMap.batches()) {
       const { keys, values, keySize, valueSize } = b;
-      for (let i = 0; i < b.count; i++) {
-        if (!stats.snapshot && stats.ctLookups > breakEven) snapshotAll();
-        ds.lookup++;
-        const ko = i * keySize;
-        const ct = keys[ko + L.nexthdr] === 6 ? tcp : any;
-        if (((keys[ko + L.flags] ?? 0) & TUPLE_F_IN) !== 0) {
-          egressKeyFromIngress(L, keys, ko, values, i * valueSize, k1, 0);
-          if (ct.exists(k1, false)) stats.ingressAlive++;
-          else ingressQ.push(keys, ko);
-        } else {
-          swappedAddrsKey(L, keys, ko, k1, 0);
-          let alive = ct.exists(k1, false);
-          if (!alive) {
-            swappedPortsKey(L, keys, ko, k2, 0);
-            alive = ct.exists(k2, true);
-          }
-          if (alive) stats.egressAlive++;
-          else egressQ.push(keys, ko);
+      for (let from = 0; from < b.count; from += CHUNK) {
+        const to = Math.min(b.count, from + CHUNK);
+        // First candidates: the ingress entry's egress key, or the egress entry's swapped-addresses key.
+        for (let i = from; i < to; i++) {
+          if (!stats.snapshot && stats.ctLookups > breakEven) snapshotAll();
+          ds.lookup++;
+          const ko = i * keySize;
+          const ct = keys[ko + L.nexthdr] === 6 ? tcp : any;
+          view[i - from] = ct;
+          if (((keys[ko + L.flags] ?? 0) & TUPLE_F_IN) !== 0) egressKeyFromIngress(L, keys, ko, values, i * valueSize, k1, 0);
+          else swappedAddrsKey(L, keys, ko, k1, 0);
+          const k = ct.known(k1, 0, false);
+          first[i - from] = k === undefined ? ct.queue(k1, 0) : k ? ANSWER_YES : ANSWER_NO;
         }
+        tcp.run();
+        any.run();
+        // Second candidates: the swapped-ports key of egress entries whose first key is absent (DSR). The first
+        // answers are read before the vectors are cleared for the second lookups.
+        for (let i = from; i < to; i++) {
+          const j = i - from;
+          const f = first[j] as number;
+          const alive = f === ANSWER_YES || (f >= 0 && (view[j] as CtView).answer(f, false));
+          first[j] = alive ? ANSWER_YES : ANSWER_NO;
+          const ko = i * keySize;
+          const candidate = !alive && ((keys[ko + L.flags] ?? 0) & TUPLE_F_IN) === 0;
+          second[j] = candidate ? ASK : ANSWER_NO;
+          if (candidate) swappedPortsKey(L, keys, ko, keysA, j * L.size);
+        }
+        tcp.clear();
+        any.clear();
+        for (let j = 0; j < to - from; j++) {
+          if (second[j] !== ASK) continue;
+          const ct = view[j] as CtView;
+          const k = ct.known(keysA, j * L.size, true);
+          second[j] = k === undefined ? ct.queue(keysA, j * L.size) : k ? ANSWER_YES : ANSWER_NO;
+        }
+        tcp.run();
+        any.run();
+        for (let i = from; i < to; i++) {
+          const j = i - from;
+          const ko = i * keySize;
+          const ingress = ((keys[ko + L.flags] ?? 0) & TUPLE_F_IN) !== 0;
+          const s2 = second[j] as number;
+          const alive = first[j] === ANSWER_YES || s2 === ANSWER_YES || (s2 >= 0 && (view[j] as CtView).answer(s2, true));
+          if (ingress) {
+            if (alive) stats.ingressAlive++;
+            else ingressQ.push(keys, ko);
+          } else if (alive) {
+            stats.egressAlive++;
+          } else {
+            egressQ.push(keys, ko);
+          }
+        }
+        tcp.clear();
+        any.clear();
       }
       // The batch's orphans go now: the cursor is past their buckets, and memory stays one batch.
       stats.egressDeleted += natMap.deleteBatch(egressQ.bytes, egressQ.count).done;

@@ -9,22 +9,14 @@ import { ipv4CtTuple, ipv6CtTuple, TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE 
 import { ctEntryLayout, ctFlagNames, MaxFlags } from '../structs/ctentry.js';
 import { formatIPv4, formatIPv6, protoName } from '../structs/inet.js';
 import { getU16, getU32 } from '../structs/bytes.js';
-import { compileFilter, checkFilter, printedView, type FilterInput, type PrintedView } from '../structs/filter.js';
-import { batchOptions, type WalkOptions } from '../datapath/walk.js';
+import { compileFilter, checkFilter, printedView, type PrintedView } from '../structs/filter.js';
+import { batchOptions, type StatsWalkOptions } from '../datapath/walk.js';
 import { SpaceSaving, type TopItem } from '../datapath/topn.js';
 import type { ConntrackMap } from './ctmap.js';
 
-export interface CtStatsOptions extends WalkOptions {
-  /** Only the entries this filter matches are counted (its limit is ignored: stats see every match). */
-  readonly filter?: FilterInput | undefined;
+export interface CtStatsOptions extends StatsWalkOptions {
   /** The CT time remaining lifetimes are measured from (default: now on the maps' settings clock). */
   readonly now?: number | undefined;
-  /** How many of the heaviest endpoints to report (default 10). */
-  readonly top?: number | undefined;
-  /** Counters each top-N keeps (default 4096): exact while the distinct endpoints fit. */
-  readonly capacity?: number | undefined;
-  /** After each batch: entries seen so far. */
-  readonly onProgress?: ((seen: number) => void) | undefined;
 }
 
 export interface MapFill {

@@ -10,7 +10,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Batch, BatchOptions } from '../syscall/iterate.js';
-import type { Matcher } from '../structs/filter.js';
+import type { FilterInput, Matcher } from '../structs/filter.js';
 
 /** Makes the value a walk yields from one entry's bytes (copy what is kept: the buffers are reused). */
 export type RecordMaker<T> = (keys: Uint8Array, ko: number, values: Uint8Array, vo: number) => T;
@@ -21,6 +21,18 @@ export interface WalkOptions {
   readonly chunk?: number | undefined;
   /** Called on every ENOSPC growth of the batch chunk. */
   readonly onGrow?: ((chunk: number) => void) | undefined;
+}
+
+/** What every stats walk takes (`ct stats`, `nat stats`): a filter, the top-N size and its counters, progress. */
+export interface StatsWalkOptions extends WalkOptions {
+  /** Only the entries this filter matches are counted (its limit is ignored: stats see every match). */
+  readonly filter?: FilterInput | undefined;
+  /** How many of the heaviest endpoints to report (default 10). */
+  readonly top?: number | undefined;
+  /** Counters each top-N keeps (default 4096): exact while the distinct endpoints fit. */
+  readonly capacity?: number | undefined;
+  /** After each batch: entries seen so far. */
+  readonly onProgress?: ((seen: number) => void) | undefined;
 }
 
 /** The batch options a walk passes on (only those set). */

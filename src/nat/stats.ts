@@ -14,8 +14,8 @@
  */
 import { ipv4CtTuple, ipv6CtTuple, TUPLE_F_IN } from '../structs/tuple.js';
 import { formatIPv4, formatIPv6, protoName, U8proto } from '../structs/inet.js';
-import { compileFilter, checkFilter, printedView, type FilterInput, type PrintedView } from '../structs/filter.js';
-import { batchOptions, type WalkOptions } from '../datapath/walk.js';
+import { compileFilter, checkFilter, printedView, type PrintedView } from '../structs/filter.js';
+import { batchOptions, type StatsWalkOptions } from '../datapath/walk.js';
 import { SpaceSaving } from '../datapath/topn.js';
 import type { NatMap } from './natmap.js';
 
@@ -27,15 +27,11 @@ export interface PortRange {
 /** Cilium's SNAT range for BPF masquerading and NodePort: nodeport_port_max + 1 (32768 by default) to 65535. */
 export const DefaultSNATPortRange: PortRange = Object.freeze({ min: 32768, max: 65535 });
 
-export interface NatStatsOptions extends WalkOptions {
-  readonly filter?: FilterInput | undefined;
-  readonly top?: number | undefined;
-  readonly capacity?: number | undefined;
+export interface NatStatsOptions extends StatsWalkOptions {
   /** The SNAT port range (ICMP echo ids always use 0…65535). */
   readonly portRange?: PortRange | undefined;
   /** At most this many (external address, protocol) port bitmaps (8 KiB each; default 1024). */
   readonly maxAddresses?: number | undefined;
-  readonly onProgress?: ((seen: number) => void) | undefined;
 }
 
 export interface NatTopEndpoint {

@@ -28,4 +28,5 @@ export { OuterMap, forEachJoined, type InnerMap } from './outer.js';
 export { Features, haveFeature, requireFeature, kernelVersion, kernelAtLeast, type Feature } from './features.js';
 export { removeMemlock, RLIMIT_MEMLOCK, RLIM_INFINITY, type MemlockOutcome } from './memlock.js';
 export { BpfVector } from './vector.js';
+export { ElemVector } from './elemvec.js';
 export { countParallel, hashBuckets, type ParallelCountOptions } from './pcount.js';

@@ -31,9 +31,25 @@ export class Kernel {
     return this.backend.name;
   }
 
-  /** bpf(2) with all of `attr`; the result, or -errno. */
-  bpf(cmd: number, attr: Uint8Array): number {
-    return this.backend.call(cmd, attr, attr.byteLength);
+  /**
+   * bpf(2) with all of `attr`; the result, or -errno. `at`, when the caller knows it, is the attr's address
+   * (Kernel.addressNumber): a backend with callAt then passes it as an integer instead of unwrapping `attr`.
+   * Backends without callAt — fakes, intercepted kernels — get `attr` itself, so they see every call alike.
+   */
+  bpf(cmd: number, attr: Uint8Array, at?: number): number {
+    const b = this.backend;
+    if (at !== undefined && b.callAt !== undefined) return b.callAt(cmd, at, attr.byteLength);
+    return b.call(cmd, attr, attr.byteLength);
+  }
+
+  /**
+   * A buffer's address as a number, for bpf()'s `at`: user-space addresses fit in 53 bits (47 on x86-64 and
+   * arm64 with 4-level tables, 52 with LA57/LVA); a larger one is refused rather than rounded.
+   */
+  addressNumber(buf: Uint8Array): number {
+    const a = this.backend.address(buf);
+    if (a > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`address 0x${a.toString(16)} does not fit a JavaScript number`);
+    return Number(a);
   }
 
   /**

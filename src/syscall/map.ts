@@ -106,6 +106,11 @@ export class BpfMap {
   readonly #attrK = new Uint8Array(mapElemAttr.end);
   readonly #attrFirst = new Uint8Array(mapElemAttr.end);
   readonly #attrNext = new Uint8Array(mapElemAttr.end);
+  // Their addresses, for Kernel.bpf's `at` (the attrs live as long as this object).
+  readonly #attrKVAt: number;
+  readonly #attrKAt: number;
+  readonly #attrFirstAt: number;
+  readonly #attrNextAt: number;
   #kvFlags = 0;
   /** This kernel has no LOOKUP_AND_DELETE_ELEM for this map's type (hash maps before 5.14): read, then delete. */
   #splitLookupAndDelete = false;
@@ -145,6 +150,10 @@ export class BpfMap {
     fill(this.#attrK, this.#keyAddr, 0n);
     fill(this.#attrFirst, 0n, this.#nextAddr);
     fill(this.#attrNext, this.#keyAddr, this.#nextAddr);
+    this.#attrKVAt = kernel.addressNumber(this.#attrKV);
+    this.#attrKAt = kernel.addressNumber(this.#attrK);
+    this.#attrFirstAt = kernel.addressNumber(this.#attrFirst);
+    this.#attrNextAt = kernel.addressNumber(this.#attrNext);
   }
 
   /** Wrap an fd this object now owns; closes it if reading its info fails. */
@@ -275,9 +284,9 @@ export class BpfMap {
   }
 
   /** One element op on a prepared attr. A closed map fails with EBADF, never reaching a reused descriptor. */
-  #call(cmd: number, attr: Uint8Array): number {
+  #call(cmd: number, attr: Uint8Array, at: number): number {
     if (this.fd.closed) throw new BpfError({ errno: Errno.EBADF, command: cmdName(cmd), subject: this.name });
-    return this.kernel.bpf(cmd, attr);
+    return this.kernel.bpf(cmd, attr, at);
   }
 
   /** LOOKUP/UPDATE/LOOKUP_AND_DELETE on the key and value scratch; only the flags may change between calls. */
@@ -286,7 +295,7 @@ export class BpfMap {
       setU32(this.#attrKV, mapElemAttr.offsetOf.flags, flags);
       this.#kvFlags = flags;
     }
-    return this.#call(cmd, this.#attrKV);
+    return this.#call(cmd, this.#attrKV, this.#attrKVAt);
   }
 
   /**
@@ -299,12 +308,12 @@ export class BpfMap {
 
   /** LOOKUP of `scratchKey` into `scratchValue`; false when absent. */
   lookupInPlace(): boolean {
-    return this.#inPlace(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#attrKV);
+    return this.#inPlace(this.#kv(BpfCmd.BPF_MAP_LOOKUP_ELEM, 0), BpfCmd.BPF_MAP_LOOKUP_ELEM);
   }
 
   /** DELETE of `scratchKey`; false when absent. */
   deleteInPlace(): boolean {
-    return this.#inPlace(BpfCmd.BPF_MAP_DELETE_ELEM, this.#attrK);
+    return this.#inPlace(this.#call(BpfCmd.BPF_MAP_DELETE_ELEM, this.#attrK, this.#attrKAt), BpfCmd.BPF_MAP_DELETE_ELEM);
   }
 
   /**
@@ -332,8 +341,8 @@ export class BpfMap {
     return this.lookupInPlace() && this.deleteInPlace();
   }
 
-  #inPlace(cmd: number, attr: Uint8Array): boolean {
-    const ret = attr === this.#attrKV ? this.#kv(cmd, 0) : this.#call(cmd, attr);
+  /** An element op's result as "was the key there": ENOENT is false, any other error throws. */
+  #inPlace(ret: number, cmd: number): boolean {
     if (ret === -Errno.ENOENT) return false;
     check(ret, cmd, this.name);
     return true;
@@ -381,7 +390,9 @@ export class BpfMap {
   /** The key after `key` (or the first key for null); undefined at the end. */
   nextKey(key: Uint8Array | null): Uint8Array | undefined {
     if (key !== null) this.#key.set(checkBuf('key', key, this.keySize, this.name));
-    const ret = this.#call(BpfCmd.BPF_MAP_GET_NEXT_KEY, key === null ? this.#attrFirst : this.#attrNext);
+    const ret = key === null
+      ? this.#call(BpfCmd.BPF_MAP_GET_NEXT_KEY, this.#attrFirst, this.#attrFirstAt)
+      : this.#call(BpfCmd.BPF_MAP_GET_NEXT_KEY, this.#attrNext, this.#attrNextAt);
     if (ret === -Errno.ENOENT) return undefined;
     check(ret, BpfCmd.BPF_MAP_GET_NEXT_KEY, this.name);
     return this.#next.slice();

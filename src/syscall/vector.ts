@@ -51,13 +51,25 @@ export class BpfVector {
 
   /** Queue `cmd` with all of `attr`; returns the call's index. */
   add(cmd: number, attr: Uint8Array): number {
+    const a = this.kernel.address(attr);
+    return this.addAt(cmd, attr, Number(a & 0xffffffffn), Number(a >> 32n));
+  }
+
+  /**
+   * add() with the attr's address already known, as two 32-bit halves (low, high): loops that reuse the
+   * same attrs (ElemVector) compute each address once instead of once per call.
+   */
+  addAt(cmd: number, attr: Uint8Array, addrLow: number, addrHigh: number): number {
     const i = this.#attrs.length;
     if (i >= this.capacity) throw new RangeError(`vector full (${this.capacity} calls)`);
     const o = i * CALL;
-    this.#dv.setInt32(o, cmd, true);
-    this.#dv.setUint32(o + 4, attr.byteLength, true);
-    this.#dv.setBigUint64(o + 8, this.kernel.address(attr), true);
-    this.#dv.setBigInt64(o + 16, 0n, true);
+    const dv = this.#dv;
+    dv.setInt32(o, cmd, true);
+    dv.setUint32(o + 4, attr.byteLength, true);
+    dv.setUint32(o + 8, addrLow, true);
+    dv.setUint32(o + 12, addrHigh, true);
+    dv.setUint32(o + 16, 0, true);
+    dv.setUint32(o + 20, 0, true);
     this.#attrs.push(attr);
     return i;
   }
@@ -65,7 +77,11 @@ export class BpfVector {
   /** The result of call `i` (≥ 0, or -errno); undefined when it did not run. */
   result(i: number): number | undefined {
     if (!Number.isInteger(i) || i < 0 || i >= this.#ran) return undefined;
-    return Number(this.#dv.getBigInt64(i * CALL + 16, true));
+    const o = i * CALL + 16;
+    const low = this.#dv.getInt32(o, true);
+    // A result that fits 32 bits (every -errno, fd and count) has a high half that only extends the sign.
+    if (this.#dv.getInt32(o + 4, true) === (low < 0 ? -1 : 0)) return low;
+    return Number(this.#dv.getBigInt64(o, true));
   }
 
   /** Run the queued calls in one crossing; returns how many ran. */
@@ -87,7 +103,8 @@ export class BpfVector {
   #oneByOne(stopOnError: boolean): number {
     for (let i = 0; i < this.#attrs.length; i++) {
       const ret = this.kernel.bpf(this.#dv.getInt32(i * CALL, true), this.#attrs[i] as Uint8Array);
-      this.#dv.setBigInt64(i * CALL + 16, BigInt(ret), true);
+      this.#dv.setInt32(i * CALL + 16, ret, true);
+      this.#dv.setInt32(i * CALL + 20, ret < 0 ? -1 : 0, true);
       if (ret < 0 && stopOnError) return i + 1;
     }
     return this.#attrs.length;

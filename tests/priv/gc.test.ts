@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caught, privateBpffs, requirePrivileged } from '../helpers/priv.js';
+import { openNode } from '../../src/index.js';
 // Go's GC semantics through ctmap/compat (GC, gcWithFilter, Flush over process-wide settings); the JavaScript
 // passes (map.gc(options), node.gc) share the engine and are tested in tests/priv/node.test.ts.
 import { CtMapType, GCFilter, NatMapNext4, NatMapNext6, type ConntrackMap, type GCEvent, type GCMode, type NetAddr } from '../../src/ctmap/index.js';
@@ -268,15 +269,19 @@ t.test('race: a second process refreshing expired-looking entries; safe mode los
     t.plan(0, 'timing-dependent race: measured on the host, not under emulation');
     return;
   }
-  setup(t, { tcp: 65536 });
+  const root = setup(t, { tcp: 65536 });
   const m = tcp4Map(t);
+  // The same map through the JavaScript API on the real kernel: safe mode's default window of 16 re-reads per
+  // crossing (the compat maps' process-wide kernel has no vector entry point, so their default window is 1).
+  const js = openNode({ bpffs: root, ipv4: true, ipv6: false, logger: () => undefined });
+  t.teardown(() => { js.close(); });
   // A hot set the "datapath" keeps refreshing, among 20,000 long-lived entries that make the walk realistic.
   const N = 2000;
   const key = (i: number): CtKey4Global => new CtKey4Global({
     destAddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sourceAddr: '192.168.0.1', destPort: 0x5000,
     sourcePort: ((i & 0xff) << 8) | ((i >> 8) & 0xff), nextHeader: 6,
   });
-  const run = async (mode: GCMode): Promise<{ lost: number; legit: number; ops: number; deleted: number; deferred: number; passes: number }> => {
+  const run = async (mode: GCMode | 'vector'): Promise<{ lost: number; legit: number; ops: number; deleted: number; deferred: number; passes: number }> => {
     Flush(m);
     for (let i = 0; i < N; i++) m.update(key(i), new CtEntry({ lifetime: 1 }));
     for (let i = 100000; i < 120000; i++) m.update(key(i), new CtEntry({ lifetime: 0x7fffffff }));
@@ -292,7 +297,9 @@ t.test('race: a second process refreshing expired-looking entries; safe mode los
     const state = { running: true };
     void exited.then(() => { state.running = false; });
     while (state.running) {
-      const s = gcWithFilter(m, new GCFilter({ removeExpired: true, time: 1000 }), { mode, chunk: 8192 });
+      const s = mode === 'vector'
+        ? js.ct.tcp4.gc({ time: 1000, mode: 'safe', chunk: 8192, natFollowUp: false })
+        : gcWithFilter(m, new GCFilter({ removeExpired: true, time: 1000 }), { mode, chunk: 8192 });
       deleted += s.deleted;
       deferred += s.deferred;
       passes++;
@@ -304,13 +311,17 @@ t.test('race: a second process refreshing expired-looking entries; safe mode los
     return { ...r, deleted, deferred, passes };
   };
   const safe = await run('safe');
+  const vector = await run('vector');
   const fast = await run('fast');
   t.comment(`safe: ${safe.passes} passes, ${safe.deleted} deleted, ${safe.deferred} deferred, ${safe.lost} refreshed entries deleted anyway (${safe.ops} refresher ops)`);
+  t.comment(`safe, window 16 through the vector: ${vector.passes} passes, ${vector.deleted} deleted, ${vector.deferred} deferred, ${vector.lost} refreshed entries deleted anyway (${vector.ops} refresher ops)`);
   t.comment(`fast: ${fast.passes} passes, ${fast.deleted} deleted, ${fast.lost} refreshed entries deleted anyway (${fast.ops} refresher ops)`);
   t.ok(safe.passes > 0 && fast.passes > 0);
   t.ok(fast.lost > 0, 'fast mode deletes entries refreshed after the batch read (the upstream race)');
   t.ok(safe.deferred > 0, 'safe mode saw refreshed entries and left them');
   t.ok(safe.lost * 20 < fast.lost, `safe mode lost ${safe.lost}, under a twentieth of fast mode's ${fast.lost}`);
+  t.ok(vector.deferred > 0, 'safe mode with its window saw refreshed entries and left them');
+  t.ok(vector.lost * 10 < fast.lost, `safe mode with a window of 16 lost ${vector.lost}, under a tenth of fast mode's ${fast.lost}`);
 });
 
 t.test('GCRunner: run over the active maps, events to observers, signal passes purge orphans, additional pairs', async (t) => {
@@ -510,40 +521,70 @@ function CtKey4GlobalOrV6(daddr: string, saddr: string): CtKey {
 t.test('safe mode between the batch read and the delete: a vanished entry is skipped, a refreshed one deferred, a re-read error keeps it', async (t) => {
   if (!requirePrivileged(t)) return;
   setup(t);
-  const m = tcp4Map(t);
-  for (let i = 0; i < 6; i++) m.update(key4(i), new CtEntry({ lifetime: 10 }));
-  const bm = m.bpfMap;
-  // A second handle on the same map, as the datapath would be: its deletes are not the pass's re-reads.
-  using other = BpfMap.openPinned(m.path());
-  const real = getBackend();
-  t.teardown(() => setBackend(real));
-  // The safe pass re-reads each doomed entry with LOOKUP_ELEM on the map's own scratch. Before the re-reads of
-  // entries 1, 2 and 3 this "datapath" acts: entry 1 vanishes, entry 2 is refreshed (lifetime 5000), entry 3's
-  // re-read fails with EPERM.
-  const fdOf = (attr: Uint8Array): number => new DataView(attr.buffer, attr.byteOffset).getUint32(0, true);
-  const which = (): number => (bm.scratchKey[2] ?? 0) * 256 + (bm.scratchKey[3] ?? 0);
-  let reReads = 0;
-  setBackend({
-    ...real,
-    call: (cmd, attr, size) => {
-      if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM && fdOf(attr) === bm.fdValue) {
-        reReads++;
-        const i = which();
-        if (i === 1) other.delete(Uint8Array.from(bm.scratchKey));
-        if (i === 3) return -Errno.EPERM;
-        const ret = real.call(cmd, attr, size);
-        if (i === 2 && ret === 0) new DataView(bm.scratchValue.buffer, bm.scratchValue.byteOffset).setUint32(32, 5000, true);
-        return ret;
+  // safeWindow 1 re-reads and deletes entry by entry; 4 takes the six doomed entries in two windows (the first
+  // full inside the batch, the second at its end); 64 in one.
+  for (const safeWindow of [1, 4, 64]) {
+    const m = tcp4Map(t);
+    for (let i = 0; i < 6; i++) m.update(key4(i), new CtEntry({ lifetime: 10 }));
+    const bm = m.bpfMap;
+    // The pass re-reads in batch order: the nth re-read is of order[n].
+    const order: number[] = [];
+    const keyOf = new Map<number, Uint8Array>();
+    for (const b of bm.batches()) {
+      for (let i = 0; i < b.count; i++) {
+        const k = b.keys.slice(i * b.keySize, (i + 1) * b.keySize);
+        const e = (k[2] ?? 0) * 256 + (k[3] ?? 0);
+        order.push(e);
+        keyOf.set(e, k);
       }
-      return real.call(cmd, attr, size);
-    },
-  });
-  const s = gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { mode: 'safe' });
-  setBackend(real);
-  t.equal(reReads, 6, 'each doomed entry re-read once');
-  t.same([s.deleted, s.skipped, s.deferred, s.aliveEntries], [3, 1, 1, 0], 'deleted 0, 4, 5; skipped 1; deferred 2; 3 kept after a failed re-read');
-  const left = [...lifetimes(m).values()].sort((a, b) => a - b);
-  t.same(left, [10, 10], 'entries 2 (its refresh was simulated in the re-read only) and 3 are still there');
+    }
+    t.equal(order.length, 6);
+    // A second handle on the same map, as the datapath would be: its writes are not the pass's.
+    const other = BpfMap.openPinned(m.path());
+    const real = getBackend();
+    t.teardown(() => setBackend(real));
+    // Before the re-reads of entries 1, 2 and 3 this "datapath" acts: entry 1 vanishes, entry 2 is refreshed
+    // (lifetime 5000), entry 3's re-read fails with EPERM.
+    const fdOf = (attr: Uint8Array): number => new DataView(attr.buffer, attr.byteOffset).getUint32(0, true);
+    let reReads = 0;
+    let calls = '';
+    setBackend({
+      ...real,
+      call: (cmd, attr, size) => {
+        if (fdOf(attr) === bm.fdValue && cmd === BpfCmd.BPF_MAP_DELETE_ELEM) calls += 'D';
+        if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM && fdOf(attr) === bm.fdValue) {
+          calls += 'L';
+          const i = order[reReads++];
+          const key = keyOf.get(i ?? -1) as Uint8Array;
+          if (i === 1) other.delete(key);
+          if (i === 2) other.set(key, new CtEntry({ lifetime: 5000 }).toBytes());
+          if (i === 3) return -Errno.EPERM;
+        }
+        return real.call(cmd, attr, size);
+      },
+    });
+    const s = gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { mode: 'safe', safeWindow });
+    setBackend(real);
+    other.close();
+    t.equal(reReads, 6, `window ${safeWindow}: each doomed entry re-read once`);
+    t.same([s.deleted, s.skipped, s.deferred, s.aliveEntries], [3, 1, 1, 0], `window ${safeWindow}: deleted 0, 4, 5; skipped 1; deferred 2; 3 kept after a failed re-read`);
+    const left = [...lifetimes(m).values()].sort((a, b) => a - b);
+    t.same(left, [10, 5000], `window ${safeWindow}: entry 2 (refreshed) and entry 3 (re-read failed) are still there`);
+    // How the syscalls interleave is the window's promise: at most safeWindow re-reads before their deletes.
+    if (safeWindow === 1) t.match(calls, /^(LD?)+$/, 'window 1: each delete right after its own re-read');
+    if (safeWindow === 4) t.match(calls, /^LLLLD+LLD*$/, 'window 4: four re-reads, their deletes, two re-reads, theirs');
+    if (safeWindow === 64) t.equal(calls, 'LLLLLLDDD', 'window 64: all six re-reads, then the three deletes');
+    t.equal(calls.replace(/L/g, '').length, 3, `window ${safeWindow}: three deletes`);
+    m.close();
+    m.unpin();
+  }
+  // The window is checked like every option: a bad one changes nothing.
+  const m = tcp4Map(t);
+  m.update(key4(1), new CtEntry({ lifetime: 10 }));
+  for (const bad of [0, 4097, 1.5, '8', -1]) {
+    t.throws(() => gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { safeWindow: bad as number }), /safeWindow must be an integer 1…4096/);
+  }
+  t.equal(lifetimes(m).size, 1, 'nothing deleted by the refused passes');
 });
 
 t.test('a pass aborted through its signal stops between batches and says why', async (t) => {

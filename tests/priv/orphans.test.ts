@@ -8,6 +8,7 @@ import { privateBpffs, requirePrivileged } from '../helpers/priv.js';
 import { openNode, type Node } from '../../src/index.js';
 import { purgeOrphans, NatGCStats, type CtCheckStrategy } from '../../src/ctmap/orphans.js';
 import { BpfCmd, Errno, defaultKernel } from '../../src/syscall/index.js';
+import { mapBatchAttr } from '../../src/syscall/attr.js';
 import { CtEntry, DSRInternal, type CtKey, type NatKey } from '../../src/structs/index.js';
 import { DatapathEmulator } from '../../src/testing/emulator.js';
 import type { Test } from 'tap';
@@ -87,6 +88,47 @@ t.test('a CT map that cannot be opened for a reason but "no such pin" keeps its 
   const s = purgeOrphans(b.ct.tcp4, b.ct.any4) as NatGCStats;
   t.same(counts(s), [0, 0, 3, 3], 'once the CT map opens, the orphans go');
   t.equal(a.nat.v4.count(), 0);
+});
+
+t.test('a CT lookup that fails (not ENOENT) keeps its NAT entry; so does a lookup crossing that fails as a whole', async (t) => {
+  if (!requirePrivileged(t)) return;
+  const root = privateBpffs(t);
+  const a = node(t, { bpffs: root });
+  const fl = flows(emulator(a), 3);
+  for (const f of fl) a.ct.tcp4.delete(f.ctKey);
+  // A second handle whose kernel answers EPERM to CT lookups (an LSM hook on map reads), or closes the TCP CT map
+  // as the NAT walk starts (the lookups' crossing then fails with EBADF before any syscall).
+  let mode: 'eperm' | 'close' | undefined;
+  let ctFd = -1;
+  let natFd = -1;
+  let ctLookups = 0;
+  const fdOf = (attr: Uint8Array): number => new DataView(attr.buffer, attr.byteOffset).getUint32(0, true);
+  const kernel = defaultKernel().intercept((cmd, attr, size, next) => {
+    if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM && fdOf(attr) === ctFd) {
+      ctLookups++;
+      if (mode === 'eperm') return -Errno.EPERM;
+    }
+    if (mode === 'close' && cmd === BpfCmd.BPF_MAP_LOOKUP_BATCH && new DataView(attr.buffer, attr.byteOffset).getUint32(mapBatchAttr.offsetOf.map_fd, true) === natFd) b.ct.tcp4.close();
+    return next(cmd, attr, size);
+  });
+  const b = node(t, { bpffs: root, kernel });
+  for (const m of ['eperm', 'close'] as const) {
+    b.nat.v4.open();
+    b.ct.any4.open();
+    ctFd = b.ct.tcp4.bpfMap.fdValue;
+    natFd = b.nat.v4.bpfMap.fdValue;
+    mode = m;
+    ctLookups = 0;
+    const s = purgeOrphans(b.ct.tcp4, b.ct.any4, { strategy: 'lookup' }) as NatGCStats;
+    mode = undefined;
+    t.same(counts(s), [3, 3, 0, 0], `${m}: every NAT entry kept`);
+    t.equal(s.ctLookups, 6, `${m}: one lookup queued per NAT entry, none for a second key`);
+    t.equal(ctLookups, m === 'eperm' ? 6 : 0, `${m}: lookups that reached the kernel`);
+    t.equal(a.nat.v4.count(), 6, `${m}: all six NAT entries still there`);
+    b.ct.tcp4.close();
+  }
+  const s = purgeOrphans(b.ct.tcp4, b.ct.any4, { strategy: 'lookup' }) as NatGCStats;
+  t.same(counts(s), [0, 0, 3, 3], 'once lookups answer, the orphans go');
 });
 
 t.test('the strategies: exact CT lookup counts, and auto switching to a snapshot at its break-even', async (t) => {

@@ -163,3 +163,11 @@ t.test('Go JSON: exact u64 through toGoJSON, strings past 2^53 through toJSON, a
   t.same([max.lifetime, max.flags, max.revNAT, max.natPort, max.txFlagsSeen, max.rxFlagsSeen, max.sourceSecurityID, max.lastTxReport, max.lastRxReport, max.packets],
     [0xffffffff, 0xffff, 0xffff, 0xffff, 255, 255, 0xffffffff, 0xffffffff, 0xffffffff, (1n << 64n) - 1n]);
 });
+
+t.test('the layout is the C struct the offsetof probe compiles, and field errors name CtEntry', async (t) => {
+  // tests/unit/probe.test.ts looks the layout up by this name in bpf/lib/conntrack.h's structs.
+  t.equal(ctEntryLayout.name, 'ct_entry');
+  // A value out of its C type's range: the message names the Go type and the C field.
+  t.throws(() => new CtEntry({ lifetime: 2 ** 32 }), { name: 'RangeError', message: /^CtEntry\.lifetime: / });
+  t.throws(() => new CtEntry({ revNAT: -1 }), { message: /^CtEntry\.rev_nat_index: / });
+});

@@ -5,7 +5,7 @@
 import t from 'tap';
 import {
   CtKey4Global, CtKey6Global, NatKey4, NatKey6, TupleKey4, TupleKey4Global, TupleKey6, TupleKey6Global, TupleBase,
-  copyExact, splitHostPort, SizeofTupleKey4, SizeofTupleKey6, TUPLE_F_IN, TUPLE_F_OUT, TUPLE_F_RELATED, TUPLE_F_SERVICE,
+  copyExact, splitHostPort, SizeofTupleKey4, SizeofTupleKey6, TUPLE_F_IN, TUPLE_F_OUT, TUPLE_F_RELATED, TUPLE_F_SERVICE, ipv4CtTuple, ipv6CtTuple,
 } from '../../src/structs/tuple.js';
 import { inspect } from 'node:util';
 
@@ -296,4 +296,41 @@ t.test('fromBytes and copyExact copy exactly the key\'s size', async (t) => {
   t.same([...c], [1, 2, 3]);
   t.equal(TupleBase.layoutFor(4).size, 14);
   t.equal(TupleBase.layoutFor(6).size, 38);
+});
+
+t.test('the layouts are the C structs the offsetof probe compiles: their names, and packed', async (t) => {
+  // tests/unit/probe.test.ts looks each layout up by name in bpf/lib/common.h's structs; __attribute__((packed))
+  // makes the tuple's alignment 1, so a struct or array embedding it puts the next member right after its bytes.
+  t.equal(ipv4CtTuple.name, 'ipv4_ct_tuple');
+  t.equal(ipv6CtTuple.name, 'ipv6_ct_tuple');
+  t.equal(ipv4CtTuple.align, 1, 'ipv4_ct_tuple is packed');
+  t.equal(ipv6CtTuple.align, 1, 'ipv6_ct_tuple is packed');
+});
+
+t.test('errors name the key type they were building', async (t) => {
+  const wrongSize: [string, number, () => unknown][] = [
+    ['TupleKey4Global', 14, () => new TupleKey4Global(new Uint8Array(15))],
+    ['TupleKey6Global', 38, () => new TupleKey6Global(new Uint8Array(39))],
+    ['TupleKey4', 14, () => new TupleKey4(new Uint8Array(15))],
+    ['TupleKey6', 38, () => new TupleKey6(new Uint8Array(39))],
+    ['NatKey6', 38, () => new NatKey6(new Uint8Array(39))],
+  ];
+  for (const [name, size, make] of wrongSize) t.throws(make, { name: 'RangeError', message: `${name}: expected ${size} bytes, got ${size + 1}` });
+  t.throws(() => TupleKey4Global.fromJSON({}), /TupleKey4Global/);
+  t.throws(() => TupleKey6Global.fromJSON({}), /TupleKey6Global/);
+  // A bad address keeps the parser's error as its cause.
+  let err: unknown;
+  try {
+    new TupleKey4Global({ destAddr: '10.0.0.300' });
+  } catch (e) {
+    err = e;
+  }
+  t.type(err, RangeError);
+  t.match((err as Error).message, /^TupleKey4Global\.destAddr: /);
+  t.ok((err as Error).cause instanceof Error, 'the parser\'s error is the cause');
+});
+
+t.test('splitHostPort anchors the whole text', async (t) => {
+  t.throws(() => splitHostPort('x[::1]:80', 6), /bad IPv6 endpoint/, 'nothing before the bracket');
+  t.same(splitHostPort(':80', 4), ['', 80], 'an empty host with a port is split at the first character');
 });
