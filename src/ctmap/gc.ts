@@ -298,7 +298,7 @@ class Pass {
   readonly #natMap: NatMap | undefined;
   readonly #doomed: KeyList;
   readonly #doomedAt: number[] = [];
-  /** Safe mode: the doomed keys waiting for their re-read (up to safeWindow), and their batch indexes. */
+  /** Safe mode with a window above 1: the doomed keys waiting for their re-read, and their batch indexes. */
   readonly #window: ElemVector | undefined;
   readonly #windowAt: number[] = [];
   /** Slots still doomed after the re-read, queued for the delete crossing. */
@@ -315,7 +315,7 @@ class Pass {
     this.#natMap = natMap;
     this.#follow = p.natFollowUp && natMap !== undefined ? new NatFollowUp(natMap, this.#L, p.dryRun, m.settings.logger) : undefined;
     this.#doomed = new KeyList(this.#L.size, 256);
-    this.#window = p.mode === 'safe' && !p.dryRun ? new ElemVector(bm, p.safeWindow) : undefined;
+    this.#window = p.mode === 'safe' && !p.dryRun && p.safeWindow > 1 ? new ElemVector(bm, p.safeWindow) : undefined;
     this.#left = p.limit;
     this.stats = new GCStats(m, p.mode, bm.maxEntries, p.dryRun);
   }
@@ -350,8 +350,8 @@ class Pass {
   #removed(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void {
     const p = this.#p;
     this.stats.deleted++;
-    // Everything is read from the buffers before any user code (the ACT hook, observers) runs: user code
-    // may call back into the same map, or hold on to nothing but the copies it is given.
+    // Everything is read from the buffers before any user code (the ACT hook, observers) runs: in safe
+    // mode they are the map's scratch, which a hook calling back into the same map would overwrite.
     const act = p.dryRun ? undefined : p.act;
     const service = keys[ko + this.#L.flags] === TUPLE_F_SERVICE && act !== undefined;
     const revNAT = service ? getU16(values, vo + O.rev_nat_index) : 0;
@@ -394,12 +394,14 @@ class Pass {
       } else if (fast) {
         this.#doomed.push(keys, ko);
         this.#doomedAt.push(i);
-      } else {
-        const w = this.#window as ElemVector;
+      } else if (this.#window !== undefined) {
+        const w = this.#window;
         const at = this.#windowAt;
         w.keys.set(keys.subarray(ko, ko + ks), at.length * ks);
         at.push(i);
         if (at.length === w.capacity) this.#safeWindow(values, valueSize);
+      } else {
+        this.#safeDelete(keys, ko, values, vo);
       }
     }
   }
@@ -413,10 +415,46 @@ class Pass {
     this.#p.onProgress?.(this.#seen);
   }
 
+  // Safe: read it again right before deleting it (in the map's own scratch: no copies).
+  #safeDelete(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void {
+    const bm = this.#bm;
+    const keyBuf = bm.scratchKey;
+    const fresh = bm.scratchValue;
+    const ks = this.#L.size;
+    const log = this.#m.settings.logger;
+    for (let j = 0; j < ks; j++) keyBuf[j] = keys[ko + j] ?? 0;
+    let present: boolean;
+    try {
+      present = bm.lookupInPlace();
+    } catch (err) {
+      log('warn', 'Unable to re-read CT entry before deleting it', { map: this.#m.name, error: err });
+      return;
+    }
+    if (!present) {
+      this.stats.skipped++;
+      return;
+    }
+    if (getU32(fresh, O.lifetime) !== getU32(values, vo + O.lifetime) && !this.#doomedBy(keyBuf, 0, fresh, 0)) {
+      this.stats.deferred++;
+      return;
+    }
+    let gone: boolean;
+    try {
+      gone = bm.deleteInPlace();
+    } catch (err) {
+      log('warn', 'Unable to delete CT entry', { map: this.#m.name, error: err });
+      return;
+    }
+    if (!gone) {
+      this.stats.skipped++;
+      return;
+    }
+    this.#removed(keyBuf, 0, fresh, 0);
+  }
+
   /**
-   * Safe, a window at a time: the waiting keys re-read in one crossing — gone: skipped; lifetime changed and the
-   * fresh entry now kept: deferred; a re-read error: kept, with a warning — and the ones still doomed deleted in a
-   * second crossing. A window of 1 re-reads and deletes each entry on its own.
+   * Safe, a window at a time: the waiting keys re-read in one crossing, each decided as #safeDelete does, the
+   * ones still doomed deleted in a second crossing. The same outcomes as #safeDelete entry by entry.
    */
   #safeWindow(values: Uint8Array, valueSize: number): void {
     const w = this.#window as ElemVector;
