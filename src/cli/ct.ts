@@ -200,6 +200,7 @@ export async function ctCount(args: readonly string[], o: FilterFlags, g: Global
 
 export interface GCOptions extends FilterFlags {
   readonly mode?: string;
+  readonly safeWindow?: string;
   readonly purgeOrphans?: boolean;
   readonly dryRun?: boolean;
 }
@@ -213,6 +214,14 @@ export function gcLine(s: GCStats): string {
 function natLine(n: NatGCStats, name: string): string {
   return `${name}: orphans deleted ${n.egressDeleted} egress / ${n.ingressDeleted} ingress, alive ${n.egressAlive} egress / ${n.ingressAlive} ingress`
     + `${n.error === undefined ? '' : `, error: ${n.error.message}`}\n`;
+}
+
+/** `--safe-window`: an integer 1…4096, and only with safe mode (fast mode re-reads nothing). */
+function parseSafeWindow(v: string | undefined, mode: GCMode): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 4096) throw new CliError(`invalid --safe-window ${JSON.stringify(v)} (an integer 1…4096)`);
+  if (mode !== 'safe') throw new CliError('--safe-window applies to --mode safe only');
+  return Number(v);
 }
 
 export function parseMode(mode: string | undefined): GCMode {
@@ -236,6 +245,7 @@ function purgeCluster(node: Node, cluster: number): NatGCStats[] {
 export function ctGC(args: readonly string[], o: GCOptions, g: GlobalOptions): void {
   if (args.length > 0) throw new CliError(`Invalid argument: ${args.join(' ')}`);
   const mode = parseMode(o.mode);
+  const safeWindow = parseSafeWindow(o.safeWindow, mode);
   const time = o.time === undefined ? undefined : parseCTTime(o.time);
   if (o.purgeOrphans === true && o.dryRun === true) throw new CliError('--purge-orphans has no dry run; run it without --dry-run');
   const { node, cluster, filter } = ctContext([], o, g);
@@ -248,6 +258,7 @@ export function ctGC(args: readonly string[], o: GCOptions, g: GlobalOptions): v
       const progress = new Progress(`gc ${cm.name}`, process.stderr.isTTY ? cm.count() : undefined);
       const s = cm.gc({
         mode, ...(time === undefined ? {} : { time }), ...(f === undefined ? {} : { filter: f }), ...(o.dryRun === true ? { dryRun: true } : {}),
+        ...(safeWindow === undefined ? {} : { safeWindow }),
         onProgress: (n: number) => { progress.update(n); },
       });
       progress.done();

@@ -117,9 +117,10 @@ export function buildProgram(): Command {
     .argument('[extra...]'), 'ct', { time: false })
     .option('--time <t>', 'remove entries whose lifetime is below this CT time (default: now)')
     .addOption(new Option('--mode <mode>', 'safe (re-read before deleting) or fast (batched deletes)').choices(['safe', 'fast']).default('safe'))
+    .option('--safe-window <n>', 'safe mode: doomed entries re-read per crossing, then deleted (1: each on its own; default 16)')
     .option('--purge-orphans', 'also remove NAT entries whose CT entry is gone')
     .option('--dry-run', 'report what the pass would remove; change nothing')
-    .addHelpText('after', examples(['ctmap ct gc', 'ctmap ct gc --purge-orphans', 'ctmap ct gc --mode fast --src 10.0.3.0/24 --dry-run']))
+    .addHelpText('after', examples(['ctmap ct gc', 'ctmap ct gc --purge-orphans', 'ctmap ct gc --safe-window 1', 'ctmap ct gc --mode fast --src 10.0.3.0/24 --dry-run']))
     .action(async (extra: string[], o: GCOptions) => { const m = await import('./ct.js'); m.ctGC(extra, o, await globals()); });
   addOutputOption(addFilterOptions(ct.command('stats').argument('[selector...]', 'global | cluster <id>')
     .description('who fills the CT table: counts by protocol, direction and flag, time left, top endpoints'), 'ct', { limit: false }))

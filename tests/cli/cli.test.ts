@@ -126,6 +126,20 @@ t.test('ct count, nat list (text and JSON), per-cluster lists', async (t) => {
   t.equal(run(n.root, 'nat', 'list', 'cluster', '7').out, '\n\n', 'empty cluster NAT maps');
 });
 
+t.test('ct gc --safe-window: safe mode entry by entry or a window at a time, the same outcome', async (t) => {
+  if (!requirePrivileged(t)) return;
+  for (const w of ['1', '16']) {
+    const n = node(t);
+    const emu = new DatapathEmulator({ tcp4: n.tcp4, any4: n.any4, tcp6: n.tcp6, any6: n.any6, nat4: n.nat4, nat6: n.nat6 }, { now: 10000, seed: 3 });
+    for (let i = 0; i < 30; i++) emu.masquerade({ src: `10.0.0.${i}:4000`, dst: '1.1.1.1:80', proto: 'TCP' }, '192.0.2.1', { related: false, age: i < 10 ? 5000 : 0 });
+    const g = run(n.root, 'ct', 'gc', '--time', '9000', '--safe-window', w);
+    t.equal(g.code, 0, g.err);
+    t.match(g.out, /^cilium_ct4_global: deleted 10, alive 20, skipped 0, deferred 0, NAT entries deleted 20\n/, `window ${w}`);
+    t.equal(n.tcp4.count(), 20);
+    t.equal(n.nat4.count(), 40, `window ${w}: the deleted flows' SNAT pairs went with them`);
+  }
+});
+
 t.test('ct gc and flushes: one pass with NAT follow-up, Cilium\'s flush lines', async (t) => {
   if (!requirePrivileged(t)) return;
   const n = node(t);
@@ -179,6 +193,10 @@ t.test('errors: Cilium\'s messages, exit status 1, nothing changed', async (t) =
     [['ct', 'flush', 'cluster', '0'], /ClusterID 0 is reserved/],
     [['ct', 'flush', 'cluster', '3'], /no CT map of cluster 3 pinned: looked for .*cilium_per_cluster_ct_tcp4_3, .*cilium_per_cluster_ct_any4_3, .*cilium_per_cluster_ct_tcp6_3 and .*cilium_per_cluster_ct_any6_3 \(is Cilium running/],
     [['ct', 'gc', '--mode', 'quick'], /argument 'quick' is invalid\. Allowed choices are safe, fast/],
+    [['ct', 'gc', '--safe-window', '0'], 'Error: invalid --safe-window "0" (an integer 1…4096)\n'],
+    [['ct', 'gc', '--safe-window', '4097'], /invalid --safe-window "4097"/],
+    [['ct', 'gc', '--safe-window', '1.5'], /invalid --safe-window "1\.5"/],
+    [['ct', 'gc', '--safe-window', '8', '--mode', 'fast'], 'Error: --safe-window applies to --mode safe only\n'],
     [['ct', 'gc', '--time', '-5'], /invalid --time/],
     [['ct', 'gc', 'extra'], /Invalid argument: extra/],
     [['ct', 'count', 'extra'], /Invalid argument: extra/],
