@@ -17,8 +17,7 @@
  */
 import type { BpfMap } from './map.js';
 import type { BpfVector } from './vector.js';
-import { BpfCmd } from './attr.js';
-import { mapElemAttr } from './attr.js';
+import { BpfCmd, mapElemAttr } from './attr.js';
 import { BpfError, Errno } from './errors.js';
 import { dataView } from '../structs/bytes.js';
 
@@ -36,9 +35,9 @@ export class ElemVector {
   readonly #k: Uint8Array;
   readonly #kvAt: Uint8Array[];
   readonly #kAt: Uint8Array[];
-  // Each attr's address as low and high 32-bit halves (see BpfVector.addAt).
-  readonly #kvAddr: Uint32Array;
-  readonly #kAddr: Uint32Array;
+  // Each attr's address (Kernel.addressNumber, for BpfVector.addAt).
+  readonly #kvAddr: number[] = [];
+  readonly #kAddr: number[] = [];
 
   constructor(map: BpfMap, capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 65536) throw new RangeError(`an element vector holds 1…65536 slots, got ${String(capacity)}`);
@@ -54,8 +53,6 @@ export class ElemVector {
     this.#k = new Uint8Array(ATTR * capacity);
     this.#kvAt = [];
     this.#kAt = [];
-    this.#kvAddr = new Uint32Array(2 * capacity);
-    this.#kAddr = new Uint32Array(2 * capacity);
     const off = mapElemAttr.offsetOf;
     const fd = map.fdValue;
     const kvv = dataView(this.#kv);
@@ -73,12 +70,8 @@ export class ElemVector {
       const b = this.#k.subarray(o, o + ATTR);
       this.#kvAt.push(a);
       this.#kAt.push(b);
-      const aa = k.address(a);
-      const ba = k.address(b);
-      this.#kvAddr[2 * i] = Number(aa & 0xffffffffn);
-      this.#kvAddr[2 * i + 1] = Number(aa >> 32n);
-      this.#kAddr[2 * i] = Number(ba & 0xffffffffn);
-      this.#kAddr[2 * i + 1] = Number(ba >> 32n);
+      this.#kvAddr.push(k.addressNumber(a));
+      this.#kAddr.push(k.addressNumber(b));
     }
   }
 
@@ -99,19 +92,19 @@ export class ElemVector {
   /** Queue BPF_MAP_LOOKUP_ELEM of slot i's key into slot i's value; returns the call's index. */
   lookup(i: number): number {
     this.#slot(i);
-    return this.#vec.addAt(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#kvAt[i] as Uint8Array, this.#kvAddr[2 * i] as number, this.#kvAddr[2 * i + 1] as number);
+    return this.#vec.addAt(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.#kvAt[i] as Uint8Array, this.#kvAddr[i] as number);
   }
 
   /** Queue BPF_MAP_DELETE_ELEM of slot i's key. */
   delete(i: number): number {
     this.#slot(i);
-    return this.#vec.addAt(BpfCmd.BPF_MAP_DELETE_ELEM, this.#kAt[i] as Uint8Array, this.#kAddr[2 * i] as number, this.#kAddr[2 * i + 1] as number);
+    return this.#vec.addAt(BpfCmd.BPF_MAP_DELETE_ELEM, this.#kAt[i] as Uint8Array, this.#kAddr[i] as number);
   }
 
   /** Queue BPF_MAP_LOOKUP_AND_DELETE_ELEM of slot i's key into slot i's value (hash maps: Linux 5.14+). */
   lookupAndDelete(i: number): number {
     this.#slot(i);
-    return this.#vec.addAt(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.#kvAt[i] as Uint8Array, this.#kvAddr[2 * i] as number, this.#kvAddr[2 * i + 1] as number);
+    return this.#vec.addAt(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, this.#kvAt[i] as Uint8Array, this.#kvAddr[i] as number);
   }
 
   /**

@@ -51,23 +51,23 @@ export class BpfVector {
 
   /** Queue `cmd` with all of `attr`; returns the call's index. */
   add(cmd: number, attr: Uint8Array): number {
-    const a = this.kernel.address(attr);
-    return this.addAt(cmd, attr, Number(a & 0xffffffffn), Number(a >> 32n));
+    return this.addAt(cmd, attr, this.kernel.addressNumber(attr));
   }
 
   /**
-   * add() with the attr's address already known, as two 32-bit halves (low, high): loops that reuse the
-   * same attrs (ElemVector) compute each address once instead of once per call.
+   * add() with the attr's address already known (Kernel.addressNumber): loops that reuse the same attrs
+   * (ElemVector) compute each address once instead of once per call.
    */
-  addAt(cmd: number, attr: Uint8Array, addrLow: number, addrHigh: number): number {
+  addAt(cmd: number, attr: Uint8Array, address: number): number {
     const i = this.#attrs.length;
     if (i >= this.capacity) throw new RangeError(`vector full (${this.capacity} calls)`);
     const o = i * CALL;
     const dv = this.#dv;
     dv.setInt32(o, cmd, true);
     dv.setUint32(o + 4, attr.byteLength, true);
-    dv.setUint32(o + 8, addrLow, true);
-    dv.setUint32(o + 12, addrHigh, true);
+    // The pointer as two 32-bit halves: exact for any address below 2^53, and no BigInt on this path.
+    dv.setUint32(o + 8, address % 2 ** 32, true);
+    dv.setUint32(o + 12, Math.floor(address / 2 ** 32), true);
     dv.setUint32(o + 16, 0, true);
     dv.setUint32(o + 20, 0, true);
     this.#attrs.push(attr);
