@@ -192,6 +192,7 @@ function bench(root: string, n: number): void {
   c('fill', n);
   const cnt = { ts: [] as number[], c: [] as number[], rss: [] as number[] };
   const dmp = { ts: [] as number[], c: [] as number[], rss: [] as number[] };
+  const dmpA = { ts: [] as number[], rss: [] as number[] };
   for (let r = 0; r < RUNS; r++) {
     const a = c('count', n);
     const b = ts('count', root, n);
@@ -205,10 +206,16 @@ function bench(root: string, n: number): void {
     dmp.c.push(ms(d.ns));
     dmp.ts.push(ms(e.ns));
     dmp.rss.push(Number(e.maxRssMB));
+    const f = ts('dump-async', root, n);
+    agree(`dump-async ${n}`, d.entries, f.entries);
+    agree(`dump-async ${n}: lifetimes`, e.sum, f.sum);
+    dmpA.ts.push(ms(f.ns));
+    dmpA.rss.push(Number(f.maxRssMB));
   }
   row('count()', n, cnt.ts, cnt.c, 'ms', 1.05, '≤ 1.05× C', cnt.rss);
   if (n === 1000000) thirdColumn('count', n, cnt.c);
-  row('full dump to records', n, dmp.ts, dmp.c, 'ms', 1.25, '≤ 1.25× C', dmp.rss);
+  row('full dump to records (batches())', n, dmp.ts, dmp.c, 'ms', undefined, '—', dmp.rss);
+  row('full dump to records, pipelined (batchesAsync())', n, dmpA.ts, dmp.c, 'ms', 1.25, '≤ 1.25× C', dmpA.rss);
   // for…of over the map (the JavaScript way in) against the batch dump to records.
   const itr = { ts: [] as number[], rss: [] as number[] };
   for (let r = 0; r < RUNS; r++) {
@@ -218,6 +225,14 @@ function bench(root: string, n: number): void {
     itr.rss.push(Number(e.maxRssMB));
   }
   row('for…of over the map vs the batch dump to records (ctmap)', n, itr.ts, dmp.ts, 'ms', undefined, '—', itr.rss);
+  const itrA = { ts: [] as number[], rss: [] as number[] };
+  for (let r = 0; r < RUNS; r++) {
+    const e = ts('iterate-async', root, n);
+    agree(`iterate-async ${n}`, e.entries, n);
+    itrA.ts.push(ms(e.ns));
+    itrA.rss.push(Number(e.maxRssMB));
+  }
+  row('for await…of over the map (pipelined) vs C full dump', n, itrA.ts, dmp.c, 'ms', undefined, '—', itrA.rss);
   perEntry.push({ n, iterateNs: (median(itr.ts) * 1e6) / n, dumpNs: (median(dmp.ts) * 1e6) / n });
   // GC passes with the NAT follow-up; every variant must delete the same entries.
   const variants: [string, 'c' | 'ts', string][] = [

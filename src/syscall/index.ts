@@ -19,7 +19,7 @@ export {
   type MapSpec, type MapInfo, type OpenOutcome, type OpenOrCreateResult, type KernelOption, type OpenPinnedOptions,
 } from './map.js';
 export {
-  batches, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError, BatchError,
+  batches, batchesAsync, deleteBatch, updateBatch, initialChunkSize, checkBatchable, IterationError, BatchError,
   type Batch, type BatchOptions, type BatchResult, type BatchTarget, type BatchWriteTarget,
 } from './iterate.js';
 export { possibleCPUs, isPerCPU, valueBufferSize } from './cpus.js';

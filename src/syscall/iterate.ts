@@ -60,6 +60,54 @@ export function checkBatchable(type: number): void {
   }
 }
 
+/** The chunk a walk starts with: the caller's, or Cilium's for the map. */
+function startChunk(m: BatchTarget, opts: BatchOptions): number {
+  const chunk = opts.chunk ?? initialChunkSize(m.maxEntries);
+  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`batch chunk must be a positive integer, got ${chunk}`);
+  return chunk;
+}
+
+/** Fill a LOOKUP_BATCH attr for one call (zeroed first: the attr is reused call after call). */
+function fillLookup(kernel: Kernel, dv: DataView, attr: Uint8Array, fd: number, inCursor: Uint8Array | null, outCursor: Uint8Array,
+  keys: Uint8Array, values: Uint8Array, chunk: number): void {
+  const off = mapBatchAttr.offsetOf;
+  attr.fill(0);
+  dv.setBigUint64(off.in_batch, inCursor === null ? 0n : kernel.address(inCursor), true);
+  dv.setBigUint64(off.out_batch, kernel.address(outCursor), true);
+  dv.setBigUint64(off.keys, kernel.address(keys), true);
+  dv.setBigUint64(off.values, kernel.address(values), true);
+  dv.setUint32(off.count, chunk, true);
+  dv.setUint32(off.map_fd, fd, true);
+}
+
+/** What a walk does after one LOOKUP_BATCH call: deliver and go on, deliver and stop, or double the chunk. */
+const MORE = 0;
+const LAST = 1;
+const GROW = 2;
+
+/** The step after a call that returned `ret`; kernel errors that end the walk are thrown. */
+function stepAfter(ret: number, first: boolean, chunk: number, m: BatchTarget): typeof MORE | typeof LAST | typeof GROW {
+  if (ret >= 0) return MORE;
+  const errno = -ret;
+  // ENOENT: past the last bucket; what this call returned is the walk's tail.
+  if (errno === Errno.ENOENT) return LAST;
+  // The kernel reports ENOSPC only when the chunk could not take even one bucket (count 0).
+  if (errno === Errno.ENOSPC) {
+    if (chunk >= m.maxEntries) {
+      throw new IterationError('failed to iterate map: batch size too small even at max_entries',
+        new BpfError({ errno, command: 'BPF_MAP_LOOKUP_BATCH' }));
+    }
+    return GROW;
+  }
+  const err = new BpfError({ errno, command: 'BPF_MAP_LOOKUP_BATCH' });
+  // A kernel without batch ops (before 5.6) says EINVAL: name what is missing and since when.
+  if (errno === Errno.EINVAL && first && !haveFeature(Features.batchOps, m.kernel)) {
+    throw new IterationError(`failed to iterate map: ${new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel).message}`,
+      new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel, err));
+  }
+  throw new IterationError(`failed to iterate map: ${err.message}`, err);
+}
+
 /**
  * Iterate the map in chunks. On ENOSPC (a hash bucket larger than the chunk)
  * the chunk doubles and the same cursor is retried, so nothing is skipped;
@@ -68,8 +116,7 @@ export function checkBatchable(type: number): void {
 export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Batch, void, undefined> {
   checkBatchable(m.type);
   const { keySize, valueSize, maxEntries, kernel } = m;
-  let chunk = opts.chunk ?? initialChunkSize(maxEntries);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`batch chunk must be a positive integer, got ${chunk}`);
+  let chunk = startChunk(m, opts);
   let keys = new Uint8Array(chunk * keySize);
   let values = new Uint8Array(chunk * valueSize);
   // The cursor is opaque to user space (a bucket index for hash maps); 8 bytes covers every map type.
@@ -77,48 +124,99 @@ export function* batches(m: BatchTarget, opts: BatchOptions = {}): Generator<Bat
   let outCursor = new Uint8Array(8);
   const attr = new Uint8Array(mapBatchAttr.end);
   const dv = dataView(attr);
-  const off = mapBatchAttr.offsetOf;
+  const countAt = mapBatchAttr.offsetOf.count;
   let first = true;
   for (;;) {
     if (opts.signal?.aborted === true) throw opts.signal.reason;
-    attr.fill(0);
-    dv.setBigUint64(off.in_batch, first ? 0n : kernel.address(inCursor), true);
-    dv.setBigUint64(off.out_batch, kernel.address(outCursor), true);
-    dv.setBigUint64(off.keys, kernel.address(keys), true);
-    dv.setBigUint64(off.values, kernel.address(values), true);
-    dv.setUint32(off.count, chunk, true);
-    dv.setUint32(off.map_fd, m.fdValue, true);
+    fillLookup(kernel, dv, attr, m.fdValue, first ? null : inCursor, outCursor, keys, values, chunk);
     const ret = kernel.bpf(BpfCmd.BPF_MAP_LOOKUP_BATCH, attr);
-    const n = dv.getUint32(off.count, true);
-    if (ret < 0) {
-      const errno = -ret;
-      if (errno === Errno.ENOENT) {
-        if (n > 0) yield { keys, values, count: n, keySize, valueSize };
-        return;
-      }
-      // The kernel reports ENOSPC only when the chunk could not take even one bucket (count 0).
-      if (errno === Errno.ENOSPC) {
-        if (chunk >= maxEntries) {
-          throw new IterationError('failed to iterate map: batch size too small even at max_entries',
-            new BpfError({ errno, command: 'BPF_MAP_LOOKUP_BATCH' }));
-        }
-        chunk = Math.min(chunk * 2, maxEntries);
-        keys = new Uint8Array(chunk * keySize);
-        values = new Uint8Array(chunk * valueSize);
-        opts.onGrow?.(chunk);
-        continue;
-      }
-      const err = new BpfError({ errno, command: 'BPF_MAP_LOOKUP_BATCH' });
-      // A kernel without batch ops (before 5.6) says EINVAL: name what is missing and since when.
-      if (errno === Errno.EINVAL && first && !haveFeature(Features.batchOps, kernel)) {
-        throw new IterationError(`failed to iterate map: ${new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel).message}`,
-          new NotSupportedError(Features.batchOps.description, Features.batchOps.minKernel, err));
-      }
-      throw new IterationError(`failed to iterate map: ${err.message}`, err);
+    const n = dv.getUint32(countAt, true);
+    const step = stepAfter(ret, first, chunk, m);
+    if (step === GROW) {
+      chunk = Math.min(chunk * 2, maxEntries);
+      keys = new Uint8Array(chunk * keySize);
+      values = new Uint8Array(chunk * valueSize);
+      opts.onGrow?.(chunk);
+      continue;
     }
     if (n > 0) yield { keys, values, count: n, keySize, valueSize };
+    if (step === LAST) return;
     [inCursor, outCursor] = [outCursor, inCursor];
     first = false;
+  }
+}
+
+/** One of the pipelined walk's two sets of buffers. */
+interface Slot {
+  keys: Uint8Array;
+  values: Uint8Array;
+  readonly attr: Uint8Array;
+  readonly dv: DataView;
+}
+
+/**
+ * batches(), pipelined: while the caller decodes one batch, the kernel
+ * copies the next into a second set of buffers on one of koffi's worker
+ * threads (Kernel.bpfAsync), so the copy-out and the decoding overlap on two
+ * cores instead of taking turns. The cursor chain is the same as batches()'s
+ * — call k+1 starts from call k's out_batch, issued only once call k has
+ * returned — so the entries and their order are too. A yielded batch stays
+ * valid until the caller asks for the next one (its buffers are refilled only
+ * then). Ending the loop early waits for the call in flight, so no buffer is
+ * written after the walk has returned. On a kernel without threads each call
+ * runs synchronously, one batch ahead.
+ */
+export async function* batchesAsync(m: BatchTarget, opts: BatchOptions = {}): AsyncGenerator<Batch, void, undefined> {
+  checkBatchable(m.type);
+  const { keySize, valueSize, maxEntries, kernel } = m;
+  let chunk = startChunk(m, opts);
+  const slot = (): Slot => {
+    const attr = new Uint8Array(mapBatchAttr.end);
+    return { keys: new Uint8Array(chunk * keySize), values: new Uint8Array(chunk * valueSize), attr, dv: dataView(attr) };
+  };
+  const slots = [slot(), slot()] as const;
+  let inCursor = new Uint8Array(8);
+  let outCursor = new Uint8Array(8);
+  const countAt = mapBatchAttr.offsetOf.count;
+  let first = true;
+  const issue = (s: Slot): Promise<number> => {
+    if (opts.signal?.aborted === true) throw opts.signal.reason;
+    // A slot last filled before the chunk grew gets buffers of the new size.
+    if (s.keys.length < chunk * keySize) {
+      s.keys = new Uint8Array(chunk * keySize);
+      s.values = new Uint8Array(chunk * valueSize);
+    }
+    fillLookup(kernel, s.dv, s.attr, m.fdValue, first ? null : inCursor, outCursor, s.keys, s.values, chunk);
+    return kernel.bpfAsync(BpfCmd.BPF_MAP_LOOKUP_BATCH, s.attr);
+  };
+  let cur = 0;
+  let pending: Promise<number> | undefined = issue(slots[0]);
+  try {
+    for (;;) {
+      const ret = await pending;
+      pending = undefined;
+      const s = slots[cur] as Slot;
+      const n = s.dv.getUint32(countAt, true);
+      const step = stepAfter(ret, first, chunk, m);
+      if (step === GROW) {
+        chunk = Math.min(chunk * 2, maxEntries);
+        opts.onGrow?.(chunk);
+        pending = issue(s);
+        continue;
+      }
+      if (step === LAST) {
+        if (n > 0) yield { keys: s.keys, values: s.values, count: n, keySize, valueSize };
+        return;
+      }
+      [inCursor, outCursor] = [outCursor, inCursor];
+      first = false;
+      cur ^= 1;
+      pending = issue(slots[cur] as Slot);
+      if (n > 0) yield { keys: s.keys, values: s.values, count: n, keySize, valueSize };
+    }
+  } finally {
+    // The kernel may still be writing into the other slot (a break, a throw in the caller's loop).
+    if (pending !== undefined) await pending.catch(() => 0);
   }
 }
 

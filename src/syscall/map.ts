@@ -13,7 +13,7 @@ import { FD } from './fd.js';
 import { ensurePinDir } from './bpffs.js';
 import { valueBufferSize } from './cpus.js';
 import { mapCreate, mapGetFdById, objGetMapInfo, objGetRaw, objPin, type MapCreateParams } from './sys.js';
-import { batches, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
+import { batches, batchesAsync, deleteBatch, updateBatch, type Batch, type BatchOptions, type BatchResult } from './iterate.js';
 import { countParallel, type ParallelCountOptions } from './pcount.js';
 import { Features, haveFeature } from './features.js';
 import { dataView, setU32 } from '../structs/bytes.js';
@@ -437,6 +437,14 @@ export class BpfMap {
   /** Batch walk (hash/LRU/LPM maps); each Batch is a view into reused buffers. */
   batches(opts: BatchOptions = {}): Generator<Batch, void, undefined> {
     return batches(this, opts);
+  }
+
+  /**
+   * batches(), pipelined (./iterate.ts batchesAsync): the kernel fills the
+   * next batch on a worker thread while the caller works on this one.
+   */
+  batchesAsync(opts: BatchOptions = {}): AsyncGenerator<Batch, void, undefined> {
+    return batchesAsync(this, opts);
   }
 
   /** Number of entries, counted with the batch iterator. */

@@ -86,6 +86,31 @@ t.test('iteration: entries() and batch walk with ENOSPC growth over >1 chunk', a
   t.ok(batchesSeen > 1, `${batchesSeen} batches`);
   t.ok(grown.length > 0, `chunk grew on ENOSPC: ${grown.join(' ')}`);
   t.equal(m.count(), 10000, 'count with the default chunk');
+  // The pipelined walk on koffi's worker threads: the same entries in the same order, values with their keys.
+  t.ok(m.kernel.threaded, 'the koffi kernel runs async calls on worker threads');
+  const order = (bs: Iterable<{ keys: Uint8Array; values: Uint8Array; count: number }>, out: string[]): void => {
+    for (const b of bs) for (let i = 0; i < b.count; i++) out.push(Buffer.from(b.keys.subarray(i * 4, i * 4 + 4)).toString('hex') + Buffer.from(b.values.subarray(i * 8, i * 8 + 8)).toString('hex'));
+  };
+  for (const chunk of [1, 64, undefined]) {
+    const want: string[] = [];
+    order(m.batches(chunk === undefined ? {} : { chunk }), want);
+    const got: string[] = [];
+    const grownAsync: number[] = [];
+    for await (const b of m.batchesAsync(chunk === undefined ? {} : { chunk, onGrow: (c) => grownAsync.push(c) })) order([b], got);
+    t.equal(got.length, 10000, `batchesAsync (chunk ${chunk ?? 'Cilium\'s'}): every entry`);
+    t.same(got, want, 'in the synchronous walk\'s order, each value with its key');
+    if (chunk === 1) t.ok(grownAsync.length > 0, `the async walk grew its chunk too: ${grownAsync.join(' ')}`);
+  }
+  // A break part-way, then closing the map at once: the call in flight has finished by then.
+  {
+    using m2 = BpfMap.fromId(m.id);
+    let taken = 0;
+    for await (const b of m2.batchesAsync({ chunk: 128 })) {
+      taken += b.count;
+      if (taken > 1000) break;
+    }
+    t.ok(taken > 1000 && taken < 10000, `broke off after ${taken}`);
+  }
   const del = new Uint8Array(4 * 4);
   [0, 5, 999999, 6].forEach((v, i) => { del.set(key(v), i * 4); });
   t.same(m.deleteBatch(del), { done: 3, missing: 1 }, 'a vanished key is skipped, the rest are deleted');
