@@ -94,10 +94,11 @@ vm-test: build
 # Mutation testing (StrykerJS) of the modules that decide what gets deleted or how bytes are read, each against
 # the tests mutation/guards.mjs lists for it; as root (privileged guards use real maps). Not part of `make test`:
 # it takes about an hour here. MUTATE=src/ctmap/gc.ts,src/structs/tuple.ts narrows it. Reports in reports/mutation/.
+# TAP_BAIL: a guard stops at its first failing assertion (its mutant is killed then; only survivors run in full).
 mutation: build
 	@if [ "$$(id -u)" != 0 ]; then echo "make mutation needs root (the privileged guards use real BPF maps)"; exit 1; fi
 	cd mutation && { [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
-	CI=true TS_NODE_TRANSPILE_ONLY=1 mutation/node_modules/.bin/stryker run mutation/stryker.config.mjs
+	CI=true TAP_BAIL=1 mutation/node_modules/.bin/stryker run mutation/stryker.config.mjs
 	node mutation/scores.mjs reports/mutation/mutation.json
 
 repl: build

@@ -1,8 +1,10 @@
 // StrykerJS for `make mutation` (see ../Makefile and guards.mjs). Run from the repository root.
 // MUTATE=src/ctmap/gc.ts narrows a run to one module (its guards only).
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { guards } from './guards.mjs';
 
+const tsx = fileURLToPath(new URL('./node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const only = process.env.MUTATE;
 const modules = only === undefined || only === '' ? Object.keys(guards) : only.split(',');
 for (const m of modules) if (guards[m] === undefined) throw new Error(`no guards listed for ${m} in mutation/guards.mjs`);
@@ -16,8 +18,10 @@ export default {
   mutate: modules,
   tap: {
     testFiles,
-    // Stryker's hook, then TypeScript through tap's own loader (types are checked by the checker, not per run).
-    nodeArgs: ['--import', '{{hookFile}}', '--import', './node_modules/@tapjs/typescript/dist/esm/import.mjs', '--expose-gc'],
+    // Stryker's hook, then TypeScript through tsx (esbuild: types are checked by the checker, not per run). tap's
+    // own loader (ts-node) compiles every imported module again in each test process: 12.8 s against 2.5 s for
+    // tests/unit/ctmap.test.ts here, and most of a privileged guard's run was that start-up.
+    nodeArgs: ['--import', '{{hookFile}}', '--import', tsx, '--expose-gc'],
   },
   coverageAnalysis: 'perTest',
   concurrency: 2,

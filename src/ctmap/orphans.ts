@@ -63,7 +63,7 @@ export class NatGCStats {
   egressAlive = 0;
   /** Set when the NAT walk failed (the purge stopped there). */
   error: Error | undefined;
-  /** CT lookup syscalls issued, and whether a CT snapshot was taken. */
+  /** CT lookup syscalls issued, and whether the purge switched to CT snapshots (a map whose snapshot walk failed stays on lookups). */
   ctLookups = 0;
   snapshot = false;
 
@@ -226,13 +226,8 @@ export function purgeOrphans(ctMapTCP: ConntrackMap, ctMapAny: ConntrackMap, opt
   if (nat === undefined) return undefined;
   const settings = ctMapTCP.settings;
   try {
-    let natMap: BpfMap;
-    try {
-      natMap = nat.bpfMap;
-    } catch (err) {
-      settings.logger('warn', 'Unable to open NAT map for orphan purge', { map: nat.name, error: err });
-      return undefined;
-    }
+    // The lease opened the NAT map (or said there is none, and a warning named why): it is there to use.
+    const natMap = nat.bpfMap;
     const stats = new NatGCStats(nat.family, ctMapTCP.clusterID, new DumpStats(natMap.maxEntries));
     purge(natMap, ctMapTCP, ctMapAny, stats, strategy, budget);
     if (stats.error === undefined) nat.updatePressureMetricWithSize(stats.ingressAlive + stats.egressAlive);

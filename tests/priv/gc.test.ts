@@ -1,17 +1,14 @@
-// CT garbage collection on the real kernel (ctmap.md §10-13): decisions, both delete modes, events, NAT follow-up, races.
+// CT garbage collection on the real kernel (ctmap.md §10-13): decisions, both delete modes, events, NAT follow-up.
+// The two-process race (safe against fast mode) is in gc-race.test.ts.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { caught, privateBpffs, requirePrivileged } from '../helpers/priv.js';
-import { openNode } from '../../src/index.js';
+import { caught, requirePrivileged } from '../helpers/priv.js';
+import { setup, tcp4Map } from '../helpers/compatmaps.js';
 // Go's GC semantics through ctmap/compat (GC, gcWithFilter, Flush over process-wide settings); the JavaScript
 // passes (map.gc(options), node.gc) share the engine and are tested in tests/priv/node.test.ts.
 import { CtMapType, GCFilter, NatMapNext4, NatMapNext6, type ConntrackMap, type GCEvent, type GCMode, type NetAddr } from '../../src/ctmap/index.js';
 import {
-  Maps, newMap, setCTMapConfig, resetCTMapConfig, InitMapInfo, WithNetworkID, setACT, GC, gcWithFilter, Flush, NewGCRunner as GCRunnerOf,
-  newCTMaps, NewPerClusterCTMaps, setGCClockSource, GlobalMaps, setNATMapEntriesGlobal, setMapRoot, DefaultMapRoot, setBackend,
-  getBackend, setLogger,
+  Maps, newMap, InitMapInfo, WithNetworkID, setACT, GC, gcWithFilter, Flush, NewGCRunner as GCRunnerOf,
+  newCTMaps, NewPerClusterCTMaps, setGCClockSource, GlobalMaps, setBackend, getBackend,
 } from '../../src/compat/index.js';
 import { GetCTCurTime, parseSchedstatJiffies, type PurgeHook } from '../../src/datapath/index.js';
 import type { NatMap } from '../../src/nat/index.js';
@@ -20,34 +17,15 @@ import { BpfCmd, BpfMap, Errno, mapBatchAttr } from '../../src/syscall/index.js'
 import { DatapathEmulator } from '../../src/testing/emulator.js';
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
-import type { Test } from 'tap';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const msg = (e: unknown): string => (e instanceof Error ? e.message : `not an error: ${String(e)}`);
 const modes: GCMode[] = ['safe', 'fast'];
-
-function setup(t: Test, sizes: { tcp?: number; any?: number } = {}): string {
-  const root = privateBpffs(t);
-  setMapRoot(root);
-  setCTMapConfig({ ctMapEntriesGlobalTCP: sizes.tcp ?? 8192, ctMapEntriesGlobalAny: sizes.any ?? 8192 });
-  const prevNat = setNATMapEntriesGlobal(16384);
-  const prevLog = setLogger(() => undefined);
-  t.teardown(() => { setMapRoot(DefaultMapRoot); resetCTMapConfig(); setNATMapEntriesGlobal(prevNat); InitMapInfo(undefined, undefined); setLogger(prevLog); setACT(undefined); });
-  return root;
-}
 
 function key4(i: number, over: Partial<{ daddr: string; saddr: string; flags: number; proto: number }> = {}): CtKey4Global {
   return new CtKey4Global({
     destAddr: over.daddr ?? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sourceAddr: over.saddr ?? '192.168.0.1',
     destPort: 0x5000, sourcePort: ((i & 0xff) << 8) | ((i >> 8) & 0xff), nextHeader: over.proto ?? 6, flags: over.flags ?? 0,
   });
-}
-
-function tcp4Map(t: Test, ...opts: Parameters<typeof newMap> extends [unknown, unknown, ...infer R] ? R : never): ConntrackMap {
-  const m = newMap('cilium_ct4_global', CtMapType.IPv4TCPGlobal, ...opts);
-  m.openOrCreate();
-  t.teardown(() => { m.close(); });
-  return m;
 }
 
 function lifetimes(m: ConntrackMap): Map<string, number> {
@@ -259,69 +237,6 @@ t.test('fast mode: keys evicted between the batch read and the batch delete are 
   t.equal(m.count(), 0, 'nothing doomed was left behind');
   t.equal(s.error, undefined);
   t.equal(s.completed, true);
-});
-
-t.test('race: a second process refreshing expired-looking entries; safe mode loses far fewer than fast mode', async (t) => {
-  if (!requirePrivileged(t)) return;
-  // Under qemu's emulation (make vm-test) the writer is ~10× slower than a datapath and the race
-  // this test measures does not show up; it is measured at native speed only.
-  if (process.env.CTMAP_VM === '1') {
-    t.plan(0, 'timing-dependent race: measured on the host, not under emulation');
-    return;
-  }
-  const root = setup(t, { tcp: 65536 });
-  const m = tcp4Map(t);
-  // The same map through the JavaScript API on the real kernel: safe mode's default window of 16 re-reads per
-  // crossing (the compat maps' process-wide kernel has no vector entry point, so their default window is 1).
-  const js = openNode({ bpffs: root, ipv4: true, ipv6: false, logger: () => undefined });
-  t.teardown(() => { js.close(); });
-  // A hot set the "datapath" keeps refreshing, among 20,000 long-lived entries that make the walk realistic.
-  const N = 2000;
-  const key = (i: number): CtKey4Global => new CtKey4Global({
-    destAddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, sourceAddr: '192.168.0.1', destPort: 0x5000,
-    sourcePort: ((i & 0xff) << 8) | ((i >> 8) & 0xff), nextHeader: 6,
-  });
-  const run = async (mode: GCMode | 'vector'): Promise<{ lost: number; legit: number; ops: number; deleted: number; deferred: number; passes: number }> => {
-    Flush(m);
-    for (let i = 0; i < N; i++) m.update(key(i), new CtEntry({ lifetime: 1 }));
-    for (let i = 100000; i < 120000; i++) m.update(key(i), new CtEntry({ lifetime: 0x7fffffff }));
-    const child = spawn(process.execPath, [resolve(here, '..', 'helpers', 'refresher.mjs'), m.path(), '2500', String(N)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    const exited = new Promise<number | null>((r) => child.on('exit', r));
-    // Let the refresher start flipping before the first pass.
-    await new Promise((r) => setTimeout(r, 300));
-    let deleted = 0;
-    let deferred = 0;
-    let passes = 0;
-    const state = { running: true };
-    void exited.then(() => { state.running = false; });
-    while (state.running) {
-      const s = mode === 'vector'
-        ? js.ct.tcp4.gc({ time: 1000, mode: 'safe', chunk: 8192, natFollowUp: false })
-        : gcWithFilter(m, new GCFilter({ removeExpired: true, time: 1000 }), { mode, chunk: 8192 });
-      deleted += s.deleted;
-      deferred += s.deferred;
-      passes++;
-      // Scheduled passes, not a busy loop: the refresher has time to bring entries back between them.
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    t.equal(await exited, 0, `${mode}: refresher exited cleanly`);
-    const r = JSON.parse(out) as { lost: number; legit: number; ops: number };
-    return { ...r, deleted, deferred, passes };
-  };
-  const safe = await run('safe');
-  const vector = await run('vector');
-  const fast = await run('fast');
-  t.comment(`safe: ${safe.passes} passes, ${safe.deleted} deleted, ${safe.deferred} deferred, ${safe.lost} refreshed entries deleted anyway (${safe.ops} refresher ops)`);
-  t.comment(`safe, window 16 through the vector: ${vector.passes} passes, ${vector.deleted} deleted, ${vector.deferred} deferred, ${vector.lost} refreshed entries deleted anyway (${vector.ops} refresher ops)`);
-  t.comment(`fast: ${fast.passes} passes, ${fast.deleted} deleted, ${fast.lost} refreshed entries deleted anyway (${fast.ops} refresher ops)`);
-  t.ok(safe.passes > 0 && fast.passes > 0);
-  t.ok(fast.lost > 0, 'fast mode deletes entries refreshed after the batch read (the upstream race)');
-  t.ok(safe.deferred > 0, 'safe mode saw refreshed entries and left them');
-  t.ok(safe.lost * 20 < fast.lost, `safe mode lost ${safe.lost}, under a twentieth of fast mode's ${fast.lost}`);
-  t.ok(vector.deferred > 0, 'safe mode with its window saw refreshed entries and left them');
-  t.ok(vector.lost * 10 < fast.lost, `safe mode with a window of 16 lost ${vector.lost}, under a tenth of fast mode's ${fast.lost}`);
 });
 
 t.test('GCRunner: run over the active maps, events to observers, signal passes purge orphans, additional pairs', async (t) => {

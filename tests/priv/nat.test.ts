@@ -2,18 +2,18 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { caught, openFdCount, privateBpffs, requirePrivileged } from '../helpers/priv.js';
+import { caught, openFdCount, requirePrivileged } from '../helpers/priv.js';
 import { bpftoolJSON, bpftoolUpdate } from '../helpers/bpftool.js';
+import { setup, node } from '../helpers/compatmaps.js';
 // Go's semantics through ctmap/compat (process-wide settings, as Cilium's package variables).
 import { NatMap, IPv4, IPv6, NatDumpEntriesWithTimeDiff, DeleteMapping4, DeleteSwappedMapping4 } from '../../src/nat/index.js';
 import {
-  CtMapType, NatMapNext4, NatMapNext6, NatGCStats, ConntrackMap, type CtCheckStrategy, type GCEvent,
+  CtMapType, NatMapNext4, NatMapNext6, NatGCStats, ConntrackMap, type GCEvent,
 } from '../../src/ctmap/index.js';
 import {
   GlobalMaps, setNATMapEntriesGlobal, natMapMaxEntries, RetriesMaps, NewPerClusterNATMaps, GetClusterNATMap, ClusterNATMaps,
-  CleanupPerClusterNATMaps, NatClusterOuterMapNameTestOverride, PurgeOrphanNATEntries, FakePerClusterNATMaps, Maps, newMap,
-  setCTMapConfig, resetCTMapConfig, InitMapInfo, WithNetworkID, WithClusterID, NewPerClusterCTMaps, setMapRoot, DefaultMapRoot,
-  setBackend, getBackend, setLogger, NewNatMap, processSettings,
+  CleanupPerClusterNATMaps, NatClusterOuterMapNameTestOverride, PurgeOrphanNATEntries, FakePerClusterNATMaps, newMap,
+  InitMapInfo, WithNetworkID, WithClusterID, NewPerClusterCTMaps, setBackend, getBackend, NewNatMap, processSettings,
 } from '../../src/compat/index.js';
 import { MapLoadError } from '../../src/syscall/index.js';
 import type { ClockReader } from '../../src/datapath/index.js';
@@ -25,47 +25,10 @@ import {
   MapIncompatibleError, isNotExist, NewDumpStats, BpfCmd, Errno, mapBatchAttr, mapElemAttr, possibleCPUs,
 } from '../../src/syscall/index.js';
 import { DatapathEmulator, DROP_NAT_NO_MAPPING } from '../../src/testing/emulator.js';
-import { Registry } from 'prom-client';
-import type { Test } from 'tap';
 
 const msg = (e: unknown): string => (e instanceof Error ? e.message : `not an error: ${String(e)}`);
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/ /g, ''), 'hex'));
 
-/** A private bpffs as the map root with small maps; NAT registration cleared afterwards. */
-function setup(t: Test, sizes: { tcp?: number; any?: number; nat?: number } = {}): string {
-  const root = privateBpffs(t);
-  setMapRoot(root);
-  setCTMapConfig({ ctMapEntriesGlobalTCP: sizes.tcp ?? 8192, ctMapEntriesGlobalAny: sizes.any ?? 8192 });
-  const prevNat = setNATMapEntriesGlobal(sizes.nat ?? 16384);
-  const prevLog = setLogger(() => undefined);
-  t.teardown(() => { setMapRoot(DefaultMapRoot); resetCTMapConfig(); setNATMapEntriesGlobal(prevNat); InitMapInfo(undefined, undefined); setLogger(prevLog); });
-  return root;
-}
-
-interface Node {
-  tcp4: ConntrackMap; any4: ConntrackMap; tcp6: ConntrackMap; any6: ConntrackMap; nat4: NatMap; nat6: NatMap; emu: DatapathEmulator;
-}
-
-function node(t: Test, now = 100000): Node {
-  const [tcp4, any4, tcp6, any6] = Maps(true, true) as [ConntrackMap, ConntrackMap, ConntrackMap, ConntrackMap];
-  const { v4, v6 } = GlobalMaps(true, true);
-  const nat4 = v4 as NatMap;
-  const nat6 = v6 as NatMap;
-  for (const m of [tcp4, any4, tcp6, any6]) m.openOrCreate();
-  nat4.openOrCreate();
-  nat6.openOrCreate();
-  InitMapInfo(nat4, nat6);
-  t.teardown(() => { for (const m of [tcp4, any4, tcp6, any6, nat4, nat6]) m.close(); });
-  const emu = new DatapathEmulator({ tcp4, any4, tcp6, any6, nat4, nat6 }, { now, seed: 7 });
-  return { tcp4, any4, tcp6, any6, nat4, nat6, emu };
-}
-
-function natKeys(m: NatMap): Set<string> {
-  const s = new Set<string>();
-  m.dumpWithCallback((k) => { s.add(Buffer.from(k.raw).toString('hex')); });
-  return s;
-}
-const hk = (k: { raw: Uint8Array }): string => Buffer.from(k.raw).toString('hex');
 const counts = (s: NatGCStats): number[] => [s.egressAlive, s.ingressAlive, s.egressDeleted, s.ingressDeleted];
 
 t.test('global NAT maps: Cilium shapes, sizes, open errors, incompatible pins', async (t) => {
@@ -408,72 +371,3 @@ t.test('per-cluster NAT maps: create, delete, cleanup, and the purge of a cluste
   t.notOk(fake.has(0));
 });
 
-t.test('100k-flow node with a third of CT entries evicted: the purge removes exactly the orphans', async (t) => {
-  if (!requirePrivileged(t)) return;
-  setup(t, { tcp: 262144, any: 262144, nat: 524288 });
-  const n = node(t, 50000);
-  const reg = new Registry();
-  interface Rec { ct: CtKey4Global; map: ConntrackMap; nat: NatKey[]; related: boolean }
-  const flows: Rec[] = [];
-  const N = 100000;
-  let i = 0;
-  const ip = (a: number, x: number): string => `${a}.${(x >> 16) & 255}.${(x >> 8) & 255}.${x & 255}`;
-  for (; i < N; i++) {
-    const src = `10.${(i >> 8) & 255}.${i & 255}.1`;
-    const dst = ip(100 + (i % 50), i % 997);
-    const kind = i % 20;
-    let r;
-    if (kind < 12) r = n.emu.masquerade({ src: `${src}:${40000 + (i % 20000)}`, dst: `${dst}:443`, proto: 'TCP' }, '192.0.2.1', { established: true });
-    else if (kind < 16) r = n.emu.masquerade({ src: `${src}:${30000 + (i % 30000)}`, dst: `${dst}:53`, proto: 'UDP' }, '192.0.2.1', { related: false });
-    else if (kind === 16) r = n.emu.masquerade({ src: `${src}:${i % 65536}`, dst, proto: 'ICMP' }, '192.0.2.1', { related: false });
-    else if (kind === 17) r = n.emu.dsrBackend(`${dst}:${20000 + (i % 40000)}`, `${src}:8080`, '203.0.113.10:80', 'TCP', { related: false });
-    else if (kind === 18) r = n.emu.ingress({ src: `${dst}:${20000 + (i % 40000)}`, dst: `${src}:80`, proto: 'TCP' }, { related: false });
-    else r = n.emu.service(`${dst}:${20000 + (i % 40000)}`, '10.96.0.10:80', 'TCP', BigInt(i % 100), 5);
-    flows.push({ ct: r.ctKey as CtKey4Global, map: r.ctMap, nat: [r.natOut, r.natIn, r.dsrNat].filter((k): k is NatKey => k !== undefined), related: r.related !== undefined });
-  }
-  const natTotal = flows.reduce((a, f) => a + f.nat.length, 0);
-  t.equal(n.nat4.count(), natTotal, `all ${natTotal} NAT entries present (no LRU eviction during the fill)`);
-  const related = flows.filter((f) => f.related).length;
-  t.equal(n.tcp4.count() + n.any4.count(), N + related, `one CT entry per flow, plus ${related} related-ICMP entries`);
-  // Evict every third flow's CT entry behind the NAT map's back.
-  const orphans = new Set<string>();
-  let missingCT = 0;
-  const alive = new Set<string>();
-  for (const [j, f] of flows.entries()) {
-    if (j % 3 === 0) {
-      if (!f.map.delete(f.ct)) missingCT++;
-      for (const k of f.nat) orphans.add(hk(k));
-    } else {
-      for (const k of f.nat) alive.add(hk(k));
-    }
-  }
-  t.equal(missingCT, 0, 'every evicted CT entry was there');
-  // Save the NAT map as it is, so every strategy starts from the same contents.
-  const saved: [Uint8Array, Uint8Array][] = [];
-  for (const b of n.nat4.batches()) {
-    saved.push([b.keys.slice(0, b.count * b.keySize), b.values.slice(0, b.count * b.valueSize)]);
-  }
-  const restore = (): void => {
-    n.nat4.flush();
-    for (const [k, v] of saved) n.nat4.bpfMap.updateBatch(k, v);
-  };
-  t.equal(natKeys(n.nat4).size, orphans.size + alive.size);
-  const inbound = (k: string): boolean => (parseInt(k.slice(26, 28), 16) & TUPLE_F_IN) !== 0;
-  const aliveIn = [...alive].filter(inbound).length;
-  const orphansIn = [...orphans].filter(inbound).length;
-  const want = [alive.size - aliveIn, aliveIn, orphans.size - orphansIn, orphansIn];
-  for (const strategy of ['lookup', 'snapshot', 'auto'] as CtCheckStrategy[]) {
-    restore();
-    t.equal(n.nat4.count(), natTotal, `${strategy}: starts from the full NAT map`);
-    const s = PurgeOrphanNATEntries(n.tcp4, n.any4, { strategy, registry: reg }) as NatGCStats;
-    const after = natKeys(n.nat4);
-    t.equal(after.size, alive.size, `${strategy}: ${after.size} NAT entries left`);
-    t.ok([...alive].every((k) => after.has(k)), `${strategy}: every owned NAT entry is still there`);
-    t.same([s.egressAlive, s.ingressAlive, s.egressDeleted, s.ingressDeleted], want, `${strategy}: counters ${want.join('/')}`);
-    t.equal(s.snapshot, strategy === 'snapshot', `${strategy}: snapshot ${s.snapshot ? 'taken' : 'not taken'} (${s.ctLookups} CT lookups)`);
-    if (strategy === 'snapshot') t.ok(s.ctLookups <= orphans.size * 2, 'with a snapshot only candidate orphans are confirmed by lookup');
-    if (strategy === 'lookup') t.ok(s.ctLookups >= natTotal, 'one lookup or more per NAT entry without a snapshot');
-  }
-  const g = await reg.getSingleMetric('cilium_datapath_nat_gc_entries')?.get();
-  t.equal(g?.values.find((v) => v.labels.direction === 'egress' && v.labels.status === 'deleted')?.value, orphans.size - orphansIn);
-});
