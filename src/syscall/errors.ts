@@ -18,8 +18,12 @@ const codeByErrno = new Map<number, ErrnoCode>(
   (Object.entries(Errno) as [ErrnoCode, number][]).map(([k, v]) => [v, k]),
 );
 
-const strerror: Partial<Record<ErrnoCode, string>> = {
+// glibc's strerror() texts; a Record over every code, so a code added to Errno without its text fails to compile.
+const strerror: Record<ErrnoCode, string> = {
   EPERM: 'operation not permitted', ENOENT: 'no such file or directory', EINTR: 'interrupted system call',
+  ESRCH: 'no such process', EIO: 'input/output error', ENXIO: 'no such device or address', EXDEV: 'invalid cross-device link',
+  ENODEV: 'no such device', EISDIR: 'is a directory', ENFILE: 'too many open files in system', ESPIPE: 'illegal seek',
+  EROFS: 'read-only file system', ENOTEMPTY: 'directory not empty', ELOOP: 'too many levels of symbolic links',
   E2BIG: 'argument list too long', EBADF: 'bad file descriptor', EAGAIN: 'resource temporarily unavailable',
   ENOMEM: 'cannot allocate memory', EACCES: 'permission denied', EFAULT: 'bad address',
   EBUSY: 'device or resource busy', EEXIST: 'file exists', ENOTDIR: 'not a directory', EINVAL: 'invalid argument',
@@ -51,7 +55,7 @@ export class BpfError extends Error {
 
   constructor(init: BpfErrorInit) {
     const code = errnoCode(init.errno);
-    const text = strerror[code as ErrnoCode] ?? 'unknown error';
+    const text = (strerror as Partial<Record<string, string>>)[code] ?? 'unknown error';
     const about = init.subject === undefined ? '' : ` ${init.subject}`;
     const hint = init.hint ?? defaultHint(init.command, init.errno, init.subject);
     super(`${init.command}${about}: ${text} (${code})${hint === undefined ? '' : `: ${hint}`}`,

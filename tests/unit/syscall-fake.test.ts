@@ -121,6 +121,8 @@ t.test('BpfError carries errno, code, command and an actionable hint', async (t)
   t.match(new BpfError({ errno: Errno.EBADF, command: 'x' }).hint, /closed/);
   t.equal(new BpfError({ errno: Errno.EINVAL, command: 'BPF_MAP_LOOKUP_ELEM' }).hint, undefined);
   t.equal(new BpfError({ errno: 999, command: 'x' }).code, 'E999');
+  t.equal(new BpfError({ errno: 999, command: 'x' }).message, 'x: unknown error (E999)');
+  t.equal(new BpfError({ errno: Errno.EIO, command: 'BPF_MAP_LOOKUP_BATCH' }).message, 'BPF_MAP_LOOKUP_BATCH: input/output error (EIO)', 'every named code has its text');
   t.equal(errnoCode(524), 'ENOTSUPP');
   const ns = new BpfError({ errno: Errno.ENOTSUPP, command: 'BPF_MAP_LOOKUP_BATCH' });
   t.ok(isNotSupported(ns));
