@@ -93,7 +93,7 @@ vm-test: build
 
 # Mutation testing (StrykerJS) of the modules that decide what gets deleted or how bytes are read, each against
 # the tests mutation/guards.mjs lists for it; as root (privileged guards use real maps). Not part of `make test`:
-# it takes about an hour here. MUTATE=src/ctmap/gc.ts,src/structs/tuple.ts narrows it. Reports in reports/mutation/.
+# about two hours here from a fresh clone (README: Mutation testing). MUTATE=src/ctmap/gc.ts,src/structs/tuple.ts narrows it. Reports in reports/mutation/.
 # TAP_BAIL: a guard stops at its first failing assertion (its mutant is killed then; only survivors run in full).
 mutation: build
 	@if [ "$$(id -u)" != 0 ]; then echo "make mutation needs root (the privileged guards use real BPF maps)"; exit 1; fi

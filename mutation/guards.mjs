@@ -11,5 +11,5 @@ export const guards = {
   'src/structs/tuple.ts': ['tests/unit/tuple.test.ts'],
   'src/structs/ctentry.ts': ['tests/unit/ctentry.test.ts'],
   'src/structs/natentry.ts': ['tests/unit/natentry.test.ts'],
-  'src/syscall/iterate.ts': ['tests/unit/syscall-fake.test.ts', 'tests/unit/walk-async.test.ts', 'tests/priv/map.test.ts'],
+  'src/syscall/iterate.ts': ['tests/unit/iterate.test.ts', 'tests/unit/syscall-fake.test.ts', 'tests/unit/walk-async.test.ts', 'tests/priv/map.test.ts'],
 };

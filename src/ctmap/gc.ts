@@ -221,6 +221,7 @@ export function planFromOptions(m: GCTarget, o: GCOptions): GCPlan {
   const matchIPs = o.matchIPs === undefined ? undefined : o.matchIPs instanceof NetAddrSet ? o.matchIPs : new NetAddrSet(o.matchIPs);
   const filter = o.filter === undefined ? undefined : checkFilter(o.filter);
   return {
+    // An empty set matches nothing, as an absent one does; undefined only spares #doomedBy the probe per entry.
     removeExpired, time, matchIPs: matchIPs !== undefined && matchIPs.size > 0 ? matchIPs : undefined,
     scope: compileFilter(filter, 'ct', m.isIPv4 ? 4 : 6), limit: filter?.limit ?? Infinity,
     all: optional(o.all, 'all', 'boolean') ?? false, dryRun: optional(o.dryRun, 'dryRun', 'boolean') ?? false,
@@ -284,6 +285,8 @@ export function filterPlan(m: GCTarget, f: GCFilter, o: FilterPassOptions = {}):
 }
 
 const O = ctEntryLayout.offsetOf;
+/** A CT_SERVICE entry's backend_id: Union0[1], the union's second u64 (ctmap.md §CtEntry layout). */
+const BACKEND_ID_OFF = O.union0 + 8;
 
 /** One pass over one map, fed a batch at a time. */
 class Pass {
@@ -298,9 +301,9 @@ class Pass {
   readonly #natMap: NatMap | undefined;
   readonly #doomed: KeyList;
   readonly #doomedAt: number[] = [];
-  /** Safe mode with a window above 1: the doomed keys waiting for their re-read, and their batch indexes. */
+  /** Safe mode with a window above 1: the doomed keys waiting for their re-read (the first #waiting of its slots). */
   #window: ElemVector | undefined;
-  readonly #windowAt: number[] = [];
+  #waiting = 0;
   /** Slots still doomed after the re-read, queued for the delete crossing. */
   readonly #windowDel: number[] = [];
   #left: number;
@@ -329,7 +332,9 @@ class Pass {
       const L = this.#L;
       // Key addresses are reversed (#5848): DestAddr is the flow's source.
       const net = this.#m.networkID;
-      if (match.hasBytes(keys, ko + L.daddr, L.addrLen, net, this.#probe) || match.hasBytes(keys, ko + L.saddr, L.addrLen, net, this.#probe)) return true;
+      // Stryker disable next-line ArithmeticOperator: equivalent — daddr is the tuple's first field (offset 0), so ko ± L.daddr agree.
+      if (match.hasBytes(keys, ko + L.daddr, L.addrLen, net, this.#probe)) return true;
+      if (match.hasBytes(keys, ko + L.saddr, L.addrLen, net, this.#probe)) return true;
     }
     return false;
   }
@@ -354,9 +359,8 @@ class Pass {
     const act = p.dryRun ? undefined : p.act;
     const service = keys[ko + this.#L.flags] === TUPLE_F_SERVICE && act !== undefined;
     const revNAT = service ? getU16(values, vo + O.rev_nat_index) : 0;
-    const backendID = service ? Number(getU64(values, vo + O.union0 + 8) & 0xffffffffn) : 0;
+    const backendID = service ? Number(getU64(values, vo + BACKEND_ID_OFF) & 0xffffffffn) : 0;
     let event: GCEvent | undefined;
-    // Stryker disable next-line ConditionalExpression: equivalent — without an observer `p.next?.(event)` below does nothing; the check only spares building the record.
     if (p.next !== undefined) {
       const r = this.#record(keys, ko, values, vo);
       event = { key: r.key, entry: r.entry, natMap: this.#natMap };
@@ -397,33 +401,32 @@ class Pass {
       } else if (p.safeWindow > 1) {
         // Made on the first doomed entry of a safe pass: fast passes and dry runs never get here.
         const w = (this.#window ??= new ElemVector(this.#bm, p.safeWindow));
-        const at = this.#windowAt;
-        w.keys.set(keys.subarray(ko, ko + ks), at.length * ks);
-        at.push(i);
-        if (at.length === w.capacity) this.#safeWindow(values, valueSize);
+        w.keys.set(keys.subarray(ko, ko + ks), this.#waiting * ks);
+        if (++this.#waiting === w.capacity) this.#safeWindow();
       } else {
-        this.#safeDelete(keys, ko, values, vo);
+        this.#safeDelete(keys, ko);
       }
     }
   }
 
   /** The end of a batch: safe mode's last window, fast mode's batched delete, the queued NAT keys, progress. */
   endBatch(b: Batch): void {
-    if (this.#windowAt.length > 0) this.#safeWindow(b.values, b.valueSize);
-    if (this.#p.mode === 'fast' && this.#doomed.count > 0) this.#fastDelete(b);
+    if (this.#waiting > 0) this.#safeWindow();
+    // Only fast mode queues doomed keys; with none queued this deletes nothing and makes no call.
+    this.#fastDelete(b);
     this.#follow?.flush();
     this.#seen += b.count;
     this.#p.onProgress?.(this.#seen);
   }
 
   // Safe: read it again right before deleting it (in the map's own scratch: no copies).
-  #safeDelete(keys: Uint8Array, ko: number, values: Uint8Array, vo: number): void {
+  #safeDelete(keys: Uint8Array, ko: number): void {
     const bm = this.#bm;
     const keyBuf = bm.scratchKey;
     const fresh = bm.scratchValue;
     const ks = this.#L.size;
     const log = this.#m.settings.logger;
-    for (let j = 0; j < ks; j++) keyBuf[j] = keys[ko + j] ?? 0;
+    keyBuf.set(keys.subarray(ko, ko + ks));
     let present: boolean;
     try {
       present = bm.lookupInPlace();
@@ -435,7 +438,10 @@ class Pass {
       this.stats.skipped++;
       return;
     }
-    if (getU32(fresh, O.lifetime) !== getU32(values, vo + O.lifetime) && !this.#doomedBy(keyBuf, 0, fresh, 0)) {
+    // The datapath may have refreshed it since the batch read: #doomedBy reads only the key (the same) and the
+    // lifetime, so "no longer doomed" is "its lifetime moved past the cutoff" (a refreshed entry a filter still
+    // dooms goes).
+    if (!this.#doomedBy(keyBuf, 0, fresh, 0)) {
       this.stats.deferred++;
       return;
     }
@@ -457,20 +463,19 @@ class Pass {
    * Safe, a window at a time: the waiting keys re-read in one crossing, each decided as #safeDelete does, the
    * ones still doomed deleted in a second crossing. The same outcomes as #safeDelete entry by entry.
    */
-  #safeWindow(values: Uint8Array, valueSize: number): void {
+  #safeWindow(): void {
     const w = this.#window as ElemVector;
-    const at = this.#windowAt;
     const del = this.#windowDel;
     const ks = this.#L.size;
     const vs = w.map.valueBufferSize;
     const log = this.#m.settings.logger;
-    const n = at.length;
+    const n = this.#waiting;
+    this.#waiting = 0;
     w.clear();
     for (let j = 0; j < n; j++) w.lookup(j);
     try {
       w.run();
     } catch (err) {
-      at.length = 0;
       log('warn', 'Unable to re-read CT entry before deleting it', { map: this.#m.name, error: err });
       return;
     }
@@ -485,14 +490,13 @@ class Pass {
         log('warn', 'Unable to re-read CT entry before deleting it', { map: this.#m.name, error: new BpfError({ errno: -ret, command: 'BPF_MAP_LOOKUP_ELEM', subject: w.map.name }) });
         continue;
       }
-      const vo = (at[j] ?? 0) * valueSize;
-      if (getU32(w.values, j * vs + O.lifetime) !== getU32(values, vo + O.lifetime) && !this.#doomedBy(w.keys, j * ks, w.values, j * vs)) {
+      // As in #safeDelete: refreshed past the cutoff, left alone.
+      if (!this.#doomedBy(w.keys, j * ks, w.values, j * vs)) {
         this.stats.deferred++;
         continue;
       }
       del.push(j);
     }
-    at.length = 0;
     if (del.length === 0) return;
     w.clear();
     for (const j of del) w.delete(j);

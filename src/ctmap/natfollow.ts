@@ -171,7 +171,6 @@ export class NatFollowUp {
 
 function next(event: GCEvent, v4: boolean): void {
   const m = event.natMap;
-  // Stryker disable next-line ConditionalExpression: equivalent — without it DeleteMapping* throws on the missing map and the catch below swallows it.
   if (m === undefined) return;
   const t = event.key.getTupleKey();
   // Only plain egress entries own SNAT mappings: flags must be exactly OUT (not IN, RELATED or SERVICE).

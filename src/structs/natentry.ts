@@ -63,17 +63,14 @@ abstract class NatEntryBase {
     if (!isObject(init)) throw new TypeError(`${what}: expected an object of fields, got ${describe(init)}`);
     const { addr, needsCT, ...rest } = init as NatEntryFields & Record<string, unknown>;
     const partial: Record<string, unknown> = { ...rest };
-    // Stryker disable next-line ConditionalExpression: equivalent — an undefined needs_ct is the absent field (zero) to layout.from
-    if (needsCT !== undefined) partial.needs_ct = needsCT;
-    // Stryker disable next-line ConditionalExpression: equivalent — undefined reaches the else branch and is the absent field
-    if (addr !== undefined) {
-      if (typeof addr === 'string') {
-        if (family === 4 && addr.includes(':')) throw new RangeError(`${what}.addr: ${JSON.stringify(addr)} is not an IPv4 address`);
-        if (family === 6 && !addr.includes(':')) throw new RangeError(`${what}.addr: ${JSON.stringify(addr)} is not an IPv6 address`);
-        partial.addr = family === 4 ? parseIPv4(addr) : parseIPv6(addr);
-      } else {
-        partial.addr = addr;
-      }
+    // An undefined field is an absent one to layout.from (zero), so both are passed on as given.
+    partial.needs_ct = needsCT;
+    if (typeof addr === 'string') {
+      if (family === 4 && addr.includes(':')) throw new RangeError(`${what}.addr: ${JSON.stringify(addr)} is not an IPv4 address`);
+      if (family === 6 && !addr.includes(':')) throw new RangeError(`${what}.addr: ${JSON.stringify(addr)} is not an IPv6 address`);
+      partial.addr = family === 4 ? parseIPv4(addr) : parseIPv6(addr);
+    } else {
+      partial.addr = addr;
     }
     // The layout's field is needs_ct; callers name it needsCT (the layout refuses _pad itself).
     if ('needs_ct' in rest) throw new TypeError(`${what}: unknown field "needs_ct" (write needsCT)`);

@@ -61,14 +61,14 @@ export function checkBatchable(type: number): void {
 }
 
 /** The chunk a walk starts with: the caller's, or Cilium's for the map. */
-function startChunk(m: BatchTarget, opts: BatchOptions): number {
+export function startChunk(m: BatchTarget, opts: BatchOptions): number {
   const chunk = opts.chunk ?? initialChunkSize(m.maxEntries);
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`batch chunk must be a positive integer, got ${chunk}`);
   return chunk;
 }
 
-/** Fill a LOOKUP_BATCH attr for one call (zeroed first: the attr is reused call after call). */
-function fillLookup(kernel: Kernel, dv: DataView, attr: Uint8Array, fd: number, inCursor: Uint8Array | null, outCursor: Uint8Array,
+/** Fill a LOOKUP_BATCH attr for one call (zeroed first: the attr is reused call after call). A null in_batch starts at the map's beginning. */
+export function fillLookup(kernel: Kernel, dv: DataView, attr: Uint8Array, fd: number, inCursor: Uint8Array | null, outCursor: Uint8Array,
   keys: Uint8Array, values: Uint8Array, chunk: number): void {
   const off = mapBatchAttr.offsetOf;
   attr.fill(0);
@@ -170,9 +170,10 @@ export async function* batchesAsync(m: BatchTarget, opts: BatchOptions = {}): As
   checkBatchable(m.type);
   const { keySize, valueSize, maxEntries, kernel } = m;
   let chunk = startChunk(m, opts);
+  // A slot's buffers are made by issue(), on its first call and whenever the chunk has grown since its last.
   const slot = (): Slot => {
     const attr = new Uint8Array(mapBatchAttr.end);
-    return { keys: new Uint8Array(chunk * keySize), values: new Uint8Array(chunk * valueSize), attr, dv: dataView(attr) };
+    return { keys: new Uint8Array(0), values: new Uint8Array(0), attr, dv: dataView(attr) };
   };
   const slots = [slot(), slot()] as const;
   let inCursor = new Uint8Array(8);
@@ -181,7 +182,7 @@ export async function* batchesAsync(m: BatchTarget, opts: BatchOptions = {}): As
   let first = true;
   const issue = (s: Slot): Promise<number> => {
     if (opts.signal?.aborted === true) throw opts.signal.reason;
-    // A slot last filled before the chunk grew gets buffers of the new size.
+    // A new slot, or one last filled before the chunk grew, gets buffers of the current size.
     if (s.keys.length < chunk * keySize) {
       s.keys = new Uint8Array(chunk * keySize);
       s.values = new Uint8Array(chunk * valueSize);
@@ -216,7 +217,7 @@ export async function* batchesAsync(m: BatchTarget, opts: BatchOptions = {}): As
     }
   } finally {
     // The kernel may still be writing into the other slot (a break, a throw in the caller's loop).
-    if (pending !== undefined) await pending.catch(() => 0);
+    if (pending !== undefined) await pending.catch(() => undefined);
   }
 }
 

@@ -27,7 +27,7 @@
 import type { Kernel } from './kernel.js';
 import { BpfCmd, MapType, mapBatchAttr } from './attr.js';
 import { BpfError, Errno } from './errors.js';
-import { IterationError, checkBatchable, initialChunkSize, type BatchTarget } from './iterate.js';
+import { IterationError, checkBatchable, fillLookup, startChunk, type BatchTarget } from './iterate.js';
 import { dataView } from '../structs/bytes.js';
 
 export interface ParallelCountOptions {
@@ -97,17 +97,11 @@ async function walkRange(m: BatchTarget, kernel: Kernel, from: number, to: numbe
     vec.clear();
     for (let k = 0; k < chain; k++) {
       const a = attrs[k] as Uint8Array;
-      const dv = aviews[k] as DataView;
-      a.fill(0);
       // Bucket 0 is where a walk without a cursor starts; a later start passes the bucket index.
       const fromCursor = k > 0 || cursor !== 0;
       if (k === 0) (cviews[0] as DataView).setUint32(0, cursor, true);
-      dv.setBigUint64(off.in_batch, fromCursor ? kernel.address(cursors[k] as Uint8Array) : 0n, true);
-      dv.setBigUint64(off.out_batch, kernel.address(cursors[k + 1] as Uint8Array), true);
-      dv.setBigUint64(off.keys, kernel.address(keys[k] as Uint8Array), true);
-      dv.setBigUint64(off.values, kernel.address(values), true);
-      dv.setUint32(off.count, chunk, true);
-      dv.setUint32(off.map_fd, m.fdValue, true);
+      fillLookup(kernel, aviews[k] as DataView, a, m.fdValue, fromCursor ? cursors[k] as Uint8Array : null, cursors[k + 1] as Uint8Array,
+        keys[k] as Uint8Array, values, chunk);
       vec.add(BpfCmd.BPF_MAP_LOOKUP_BATCH, a);
     }
     // The buffers stay referenced by this frame until the round settles.
@@ -180,8 +174,7 @@ export async function countParallel(m: BatchTarget, opts: ParallelCountOptions =
   if (m.type !== MapType.Hash && m.type !== MapType.LRUHash) throw new IterationError('a parallel count needs a hash or LRU hash map (bucket cursors)');
   const workers = opts.workers ?? 4;
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new RangeError(`workers must be an integer in 1…64, got ${String(workers)}`);
-  const chunk = opts.chunk ?? initialChunkSize(m.maxEntries);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`batch chunk must be a positive integer, got ${chunk}`);
+  const chunk = startChunk(m, opts);
   const buckets = hashBuckets(m.maxEntries);
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor((buckets * i) / workers));
   const headKeys = Math.max(4 * chunk, 4096);

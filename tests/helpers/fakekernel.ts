@@ -45,6 +45,11 @@ export class FakeKernel implements BpfBackend {
     return b.subarray(off, off + len);
   }
 
+  /** The bytes at a fake address (what a test standing in for the kernel reads and writes). */
+  memory(addr: bigint, len: number): Uint8Array {
+    return this.#mem(addr, len);
+  }
+
   #bucket(m: FakeMap, key: string): number {
     let h = 0;
     for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
@@ -142,6 +147,28 @@ export class FakeKernel implements BpfBackend {
         }
         dv.setUint32(o.count, done, true);
         return 0;
+      }
+      case BpfCmd.BPF_MAP_UPDATE_BATCH: {
+        // As generic_map_update_batch: element by element, stopping at the first that fails, count = those done.
+        const o = mapBatchAttr.offsetOf;
+        const m = this.maps.get(dv.getUint32(o.map_fd, true));
+        if (m === undefined) return -Errno.EBADF;
+        const n = dv.getUint32(o.count, true);
+        const flags = Number(dv.getBigUint64(o.elem_flags, true));
+        const keys = this.#mem(dv.getBigUint64(o.keys, true), n * m.keySize);
+        const values = this.#mem(dv.getBigUint64(o.values, true), n * m.valueSize);
+        let done = 0;
+        let ret = 0;
+        for (; done < n; done++) {
+          const k = Buffer.from(keys.subarray(done * m.keySize, (done + 1) * m.keySize)).toString('hex');
+          const has = m.entries.has(k);
+          if (flags === 2 && !has) { ret = -Errno.ENOENT; break; }
+          if (flags === 1 && has) { ret = -Errno.EEXIST; break; }
+          if (!has && m.entries.size >= m.maxEntries) { ret = -Errno.E2BIG; break; }
+          m.entries.set(k, values.slice(done * m.valueSize, (done + 1) * m.valueSize));
+        }
+        dv.setUint32(o.count, done, true);
+        return ret;
       }
       default:
         return -Errno.EINVAL;

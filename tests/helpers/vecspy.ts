@@ -23,3 +23,16 @@ export function recordingKernel(log: { cmd: number; n: number }[]): Kernel {
     return real(calls, n, stop);
   });
 }
+
+/** One call's slot in a vector (src/syscall/vector.ts): cmd, attr pointer, size, then the result and errno at 16 and 20. */
+const CALL = 24;
+
+/** Answer every call of a vector with -errno, running none of them (a hook's reply for a refusing kernel). */
+export function refuseAll(calls: Uint8Array, n: number, errno: number): number {
+  const dv = dataView(calls);
+  for (let i = 0; i < n; i++) {
+    dv.setInt32(i * CALL + 16, -errno, true);
+    dv.setInt32(i * CALL + 20, -1, true);
+  }
+  return n;
+}

@@ -5,13 +5,11 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { privateBpffs, requirePrivileged } from '../helpers/priv.js';
-import { vectorKernel, type VecHook } from '../helpers/vecspy.js';
+import { refuseAll, vectorKernel, type VecHook } from '../helpers/vecspy.js';
 import { openNode, type Node } from '../../src/index.js';
 import { CtEntry, CtKey4Global } from '../../src/structs/index.js';
-import { BpfCmd, Errno, defaultKernel } from '../../src/syscall/index.js';
+import { BpfCmd, BpfMap, Errno, defaultKernel } from '../../src/syscall/index.js';
 import { dataView } from '../../src/structs/bytes.js';
-
-const CALL = 24;
 
 function key(i: number): CtKey4Global {
   return CtKey4Global.fromFlow({ src: `10.0.${i >> 8}.${i & 255}:4000`, dst: '192.168.0.1:80', proto: 'TCP' });
@@ -30,16 +28,6 @@ function build(t: Test, logs: string[], vec: VecHook): Node {
     logger: (level, m, f) => { logs.push(logLine(level, m, f)); } });
   t.teardown(() => { n.close(); });
   for (let i = 0; i < 8; i++) n.ct.tcp4.update(key(i), new CtEntry({ lifetime: 10 }));
-  return n;
-}
-
-/** Answer every call of a vector with -errno, running none of them. */
-function refuse(calls: Uint8Array, n: number, errno: number): number {
-  const dv = dataView(calls);
-  for (let i = 0; i < n; i++) {
-    dv.setInt32(i * CALL + 16, -errno, true);
-    dv.setInt32(i * CALL + 20, -1, true);
-  }
   return n;
 }
 
@@ -85,7 +73,7 @@ t.test('re-reads or deletes the kernel refuses keep their entries, logged; a fai
     const n = build(t, logs, (cmd, calls, m, stop, real) => {
       if (cmd !== cmdHit) return real(calls, m, stop);
       if (how === 'throw') throw new Error('injected: the crossing failed');
-      return refuse(calls, m, Errno.EPERM);
+      return refuseAll(calls, m, Errno.EPERM);
     });
     const s = n.ct.tcp4.gc({ time: 100, natFollowUp: false, safeWindow: 16 });
     t.same([s.deleted, s.skipped, s.deferred], [0, 0, 0], `${what}: nothing deleted, skipped or deferred`);
@@ -133,4 +121,55 @@ t.test('progress: after each batch, the entries seen so far', async (t) => {
   t.ok(seen.length > 2, `${seen.length} batches`);
   t.ok(seen.every((k, i) => i === 0 || k > (seen[i - 1] as number)), 'rising');
   t.equal(seen.at(-1), 300, 'ending at every entry of the map');
+});
+
+t.test('a refreshed entry goes if a filter still dooms it, stays if only its age did (windows of 16 and 1)', async (t) => {
+  if (!requirePrivileged(t)) return;
+  for (const safeWindow of [16, 1]) {
+    let refreshed = false;
+    let ctFd = -1;
+    // The "datapath": its own handle on the map (the node's handle re-reads through its scratch buffers).
+    let writer: BpfMap | undefined = undefined;
+    const refresh = (): void => {
+      if (refreshed || writer === undefined) return;
+      refreshed = true;
+      // Both refreshed past the cutoff; key 3 also matches the IP filter.
+      writer.set(key(3).raw, new CtEntry({ lifetime: 5000 }).raw);
+      writer.set(key(4).raw, new CtEntry({ lifetime: 5000 }).raw);
+    };
+    const kernel = defaultKernel().intercept((cmd, attr, size, next) => {
+      if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM && dataView(attr).getUint32(0, true) === ctFd) refresh();
+      return next(cmd, attr, size);
+    });
+    const base = vectorKernel((cmd, calls, m, stop, real) => {
+      if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM) refresh();
+      return real(calls, m, stop);
+    });
+    const n: Node = openNode({ bpffs: privateBpffs(t), ctSizes: { tcp: 2048, any: 1024 }, natEntries: 4096, create: true, ipv6: false,
+      kernel: safeWindow === 1 ? kernel : base, logger: () => undefined });
+    t.teardown(() => { n.close(); });
+    for (let i = 0; i < 8; i++) n.ct.tcp4.update(key(i), new CtEntry({ lifetime: 10 }));
+    ctFd = n.ct.tcp4.bpfMap.fdValue;
+    writer = BpfMap.fromId(n.ct.tcp4.bpfMap.id);
+    const s = n.ct.tcp4.gc({ time: 100, matchIPs: ['10.0.0.3'], natFollowUp: false, safeWindow });
+    ctFd = -1;
+    writer.close();
+    t.ok(refreshed, `window ${safeWindow}: the refresh happened between the batch read and the re-read`);
+    t.same([s.deleted, s.deferred, s.skipped], [7, 1, 0], `window ${safeWindow}: seven deleted (key 3 by its address), one deferred`);
+    t.same([...n.ct.tcp4].map((r) => [r.key.toString(), r.entry.lifetime]), [[key(4).toString(), 5000]], `window ${safeWindow}: only key 4 is left`);
+  }
+});
+
+t.test('a window left with nothing to delete after its re-read makes no delete crossing', async (t) => {
+  if (!requirePrivileged(t)) return;
+  const crossings: number[] = [];
+  const n: Node = build(t, [], (cmd, calls, m, stop, real) => {
+    crossings.push(cmd);
+    if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM) for (let i = 0; i < 8; i++) n.ct.tcp4.update(key(i), new CtEntry({ lifetime: 5000 }));
+    return real(calls, m, stop);
+  });
+  const s = n.ct.tcp4.gc({ time: 100, natFollowUp: false, safeWindow: 16 });
+  t.same([s.deleted, s.deferred], [0, 8], 'all eight refreshed before the re-read: deferred');
+  t.same(crossings, [BpfCmd.BPF_MAP_LOOKUP_ELEM], 'one crossing, the re-read; no (empty) delete crossing');
+  t.equal(left(n), 8);
 });

@@ -532,7 +532,7 @@ t.test('GC metrics: runs, entries, duration, and the zero-initialised interrupt 
   const m = tcp4Map(t);
   for (let i = 0; i < 10; i++) m.update(key4(i), new CtEntry({ lifetime: i < 4 ? 10 : 9999 }));
   const reg = new Registry();
-  gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { registry: reg });
+  const st = gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { registry: reg });
   const json = await reg.getMetricsAsJSON();
   const get = (name: string, labels: Record<string, string> = {}): number | undefined => json.find((x) => x.name === name)?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
   t.equal(get('cilium_datapath_conntrack_gc_runs_total', { family: 'ipv4', protocol: 'TCP', status: 'completed' }), 1);
@@ -543,6 +543,8 @@ t.test('GC metrics: runs, entries, duration, and the zero-initialised interrupt 
   const d = json.find((x) => x.name === 'cilium_datapath_conntrack_gc_duration_seconds');
   t.ok(d !== undefined, 'the duration histogram exists');
   t.equal(d?.values.find((v) => (v as { metricName?: string }).metricName === 'cilium_datapath_conntrack_gc_duration_seconds_count' && v.labels.status === 'completed')?.value, 1, 'one observation');
+  const sum = d?.values.find((v) => (v as { metricName?: string }).metricName === 'cilium_datapath_conntrack_gc_duration_seconds_sum')?.value;
+  t.equal(sum, st.duration() / 1000, `the pass's duration, in seconds (${String(sum)} s)`);
   gcWithFilter(m, new GCFilter({ removeExpired: true, time: 100 }), { registry: undefined });
   t.equal((await reg.getMetricsAsJSON()).find((x) => x.name === 'cilium_datapath_conntrack_gc_runs_total')?.values.find((v) => v.labels.status === 'completed')?.value, 1, 'a pass told registry: undefined records nothing');
 });

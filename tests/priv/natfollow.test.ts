@@ -175,6 +175,28 @@ t.test('kernel failures: a failed vector keeps its SNAT entries, a failed batch 
   }
 });
 
+t.test('NAT lookups the kernel refuses (EPERM): nothing is counted or removed through them, in a dry run or one entry at a time', async (t) => {
+  if (!requirePrivileged(t)) return;
+  for (const dryRun of [true, false]) {
+    let natFd = -1;
+    // LOOKUP_AND_DELETE missing everywhere (the one-at-a-time path), and every element lookup on the NAT map refused.
+    const kernel = defaultKernel().intercept((cmd, attr, size, next) => {
+      if (cmd === BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM) return -Errno.ENOTSUPP;
+      if (cmd === BpfCmd.BPF_MAP_LOOKUP_ELEM && dataView(attr).getUint32(0, true) === natFd) return -Errno.EPERM;
+      return next(cmd, attr, size);
+    });
+    const { n, flows } = build(t, kernel);
+    const before = natKeys(n);
+    natFd = n.nat.v4.bpfMap.fdValue;
+    const s = n.ct.tcp4.gc({ time: NOW, mode: 'fast', chunk: 1024, dryRun });
+    natFd = -1;
+    t.equal(s.deleted, flows.ctExpired, `${dryRun ? 'dry run' : 'real pass'}: the CT decisions stand`);
+    // A real pass still deletes the DSR entries by key (no lookup needed); a dry run counts them by lookup, refused.
+    t.equal(s.natDeleted, dryRun ? 0 : 50, `${dryRun ? 'dry run' : 'real pass'}: no SNAT entry counted through a refused lookup`);
+    t.equal(before.size - natKeys(n).size, dryRun ? 0 : 50, 'and none removed through one');
+  }
+});
+
 t.test('dry run: a DSR entry whose SNAT entry is gone is not counted; Go\'s observers touch only plain egress entries', async (t) => {
   if (!requirePrivileged(t)) return;
   const n = openNode({ bpffs: privateBpffs(t), ctSizes: { tcp: 4096, any: 4096 }, natEntries: 8192, logger: silentLogger, create: true, ipv6: false });

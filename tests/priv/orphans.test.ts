@@ -11,6 +11,7 @@ import { BpfCmd, Errno, defaultKernel } from '../../src/syscall/index.js';
 import { mapBatchAttr } from '../../src/syscall/attr.js';
 import { CtEntry, DSRInternal, type CtKey, type NatKey } from '../../src/structs/index.js';
 import { DatapathEmulator } from '../../src/testing/emulator.js';
+import { KeySet } from '../../src/structs/keyset.js';
 import type { Test } from 'tap';
 
 const quiet = (): void => undefined;
@@ -152,6 +153,12 @@ t.test('the strategies: exact CT lookup counts, and auto switching to a snapshot
   t.same(counts(s), [420, 420, 0, 0]);
   s = purgeOrphans(n.ct.tcp4, n.ct.any4, { strategy: 'auto', snapshotBudget: 0 }) as NatGCStats;
   t.same([s.ctLookups, s.snapshot], [840, false], 'auto over its memory budget stays with lookups');
+  // The budget is inclusive: both snapshots at full size, to the byte.
+  const both = KeySet.bytesFor(14, 1024) * 2;
+  s = purgeOrphans(n.ct.tcp4, n.ct.any4, { strategy: 'auto', snapshotBudget: both }) as NatGCStats;
+  t.same([s.ctLookups, s.snapshot], [820, true], `a budget of exactly ${both} bytes allows the snapshot`);
+  s = purgeOrphans(n.ct.tcp4, n.ct.any4, { strategy: 'auto', snapshotBudget: both - 1 }) as NatGCStats;
+  t.same([s.ctLookups, s.snapshot], [840, false], 'one byte less does not');
   s = purgeOrphans(n.ct.tcp4, n.ct.any4, { strategy: 'snapshot', snapshotBudget: 0 }) as NatGCStats;
   t.same([s.ctLookups, s.snapshot], [0, true], 'an explicit snapshot ignores the budget');
 
@@ -178,6 +185,7 @@ t.test('options are checked before anything is read or deleted', async (t) => {
   const fl = flows(emulator(n), 1);
   n.ct.tcp4.delete(fl[0]?.ctKey as CtKey);
   t.throws(() => purgeOrphans(n.ct.tcp4, n.ct.any4, null as never), { name: 'TypeError', message: 'purge: options must be an object, got null' });
+  t.throws(() => purgeOrphans(n.ct.tcp4, n.ct.any4, 'lookup' as never), { name: 'TypeError', message: 'purge: options must be an object, got "lookup"' });
   t.throws(() => purgeOrphans(n.ct.tcp4, n.ct.any4, { strategy: 'fast' as never }), { name: 'RangeError', message: 'purge: strategy must be auto, lookup or snapshot, got "fast"' });
   for (const bad of [-1, Number.NaN, '1' as never]) {
     t.throws(() => purgeOrphans(n.ct.tcp4, n.ct.any4, { snapshotBudget: bad }), { name: 'RangeError', message: 'purge: snapshotBudget must be a non-negative number of bytes' });
